@@ -1,0 +1,512 @@
+/*
+ * main.c - gradient-fcgi: the pre-forking FastCGI responder pool.
+ *
+ * The supervisor binds the socket (or takes a listening socket on fd 0),
+ * reads the configuration and secrets, drops privileges to "user" and
+ * forks "children" responders.  It restarts a child that dies, replaces
+ * all children with ones running the new configuration on SIGHUP, and on
+ * SIGTERM or SIGINT stops them and exits.  Each child keeps one database
+ * connection and answers one request at a time; no request state survives
+ * FCGX_Finish_r.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi/handlers.h"
+#include "src/conf.h"
+#include "src/crypto.h"
+#include "src/db.h"
+#include "src/log.h"
+
+#define MAXCHILDREN	256
+
+static volatile sig_atomic_t	 got_term, got_hup, got_chld;
+static volatile sig_atomic_t	 child_busy, child_stop;
+
+static struct gr_config		 cfg;
+static pid_t			 children[MAXCHILDREN];
+static time_t			 started[MAXCHILDREN];
+static int			 nchildren;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: gradient-fcgi [-v] [-f file] [-n children] "
+	    "[-s socket]\n");
+	exit(1);
+}
+
+static void
+sup_signal(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		got_term = 1;
+		break;
+	case SIGHUP:
+		got_hup = 1;
+		break;
+	case SIGCHLD:
+		got_chld = 1;
+		break;
+	}
+}
+
+static void
+child_signal(int sig)
+{
+	(void)sig;
+	/* Idle in accept(): leave now.  Mid-request: finish it first. */
+	if (!child_busy)
+		_exit(0);
+	child_stop = 1;
+}
+
+/* Bind "listen": a path for a Unix socket, or host:port for TCP. */
+static int
+open_listener(const char *spec)
+{
+	struct sockaddr_un	 sun;
+	struct addrinfo		 hints, *ai = NULL, *a;
+	char			 host[256], *colon;
+	int			 fd = -1, on = 1, gai;
+
+	if (spec[0] == '/') {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(spec) >= sizeof(sun.sun_path))
+			fatalx("socket path '%s' is too long", spec);
+		strcpy(sun.sun_path, spec);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			fatal("socket");
+		if (unlink(spec) == -1 && errno != ENOENT)
+			fatal("cannot remove stale socket '%s'", spec);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+			fatal("cannot bind '%s'", spec);
+		/* Access is governed by the directory; nginx must connect. */
+		if (chmod(spec, 0666) == -1)
+			fatal("chmod '%s'", spec);
+	} else {
+		snprintf(host, sizeof(host), "%s", spec);
+		if ((colon = strrchr(host, ':')) == NULL)
+			fatalx("listen '%s': expected a path or host:port",
+			    spec);
+		*colon = '\0';
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		if ((gai = getaddrinfo(host[0] != '\0' ? host : NULL,
+		    colon + 1, &hints, &ai)) != 0)
+			fatalx("listen '%s': %s", spec, gai_strerror(gai));
+		for (a = ai; a != NULL; a = a->ai_next) {
+			fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+			    a->ai_protocol);
+			if (fd == -1)
+				continue;
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+			if (bind(fd, a->ai_addr, a->ai_addrlen) == 0)
+				break;
+			close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(ai);
+		if (fd == -1)
+			fatal("cannot bind '%s'", spec);
+	}
+	if (listen(fd, 1024) == -1)
+		fatal("listen");
+	return fd;
+}
+
+/* 1 if fd 0 is a listening socket handed to us (spawn-fcgi, systemd). */
+static int
+inherited_listener(void)
+{
+	int		 v = 0;
+	socklen_t	 len = sizeof(v);
+
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 &&
+	    v != 0;
+}
+
+static void
+drop_privileges(const char *user, const char *sockpath)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0) {
+		if (user[0] != '\0')
+			log_info("not root: ignoring user '%s'", user);
+		return;
+	}
+	if (user[0] == '\0') {
+		log_warnx("running as root: set 'user' in gradient.conf");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user '%s'", user);
+	if (sockpath != NULL && chown(sockpath, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown '%s'", sockpath);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to '%s'", user);
+	if (setuid(0) != -1)
+		fatalx("privileges were not dropped");
+}
+
+/*
+ * Write the buffered answer as a CGI response.  libfcgi's own printf knows
+ * no %zu, so the head is formatted here and written with FCGX_PutStr.
+ */
+static void
+respond(FCGX_Request *fr, struct gr_req *r, struct gr_buf *head)
+{
+	gr_buf_reset(head);
+	if (gr_buf_addf(head, "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s\r\n", r->status, gr_http_reason(r->status), r->out.len,
+	    gr_buf_str(&r->headers)) == -1)
+		return;
+	FCGX_PutStr(head->data, (int)head->len, fr->out);
+	if (r->out.len > 0)
+		FCGX_PutStr(r->out.data, (int)r->out.len, fr->out);
+}
+
+/* Read exactly len body bytes; -1 if the client sent fewer. */
+static int
+read_body(FCGX_Request *fr, struct gr_buf *b, size_t len)
+{
+	int	 n;
+
+	gr_buf_reset(b);
+	if (len == 0)
+		return 0;
+	if (gr_buf_reserve(b, len) == -1)
+		return -1;
+	while (b->len < len) {
+		n = FCGX_GetStr(b->data + b->len, (int)(len - b->len), fr->in);
+		if (n <= 0)
+			return -1;
+		b->len += (size_t)n;
+	}
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static void
+handle(FCGX_Request *fr, struct gr_req *r, struct gr_buf *body)
+{
+	const char	*uri;
+	size_t		 len;
+	int		 code;
+
+	r->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+	if (uri == NULL)
+		uri = FCGX_GetParam("SCRIPT_NAME", fr->envp);
+	r->path = uri != NULL ? uri : "/";
+	r->query = FCGX_GetParam("QUERY_STRING", fr->envp);
+	r->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	r->request_id = FCGX_GetParam("REQUEST_ID", fr->envp);
+	if (r->method == NULL)
+		r->method = "GET";
+	code = router_body_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp),
+	    cfg.max_body_size, &len);
+	if (code == 413) {
+		gr_http_errorf(r, 413, "Request body is larger than %lld "
+		    "bytes", cfg.max_body_size);
+		return;
+	}
+	if (code != 0) {
+		gr_http_error(r, 400, "Invalid Content-Length");
+		return;
+	}
+	if (read_body(fr, body, len) == -1) {
+		gr_http_error(r, 400, "Request body is shorter than "
+		    "Content-Length");
+		return;
+	}
+	r->body = gr_buf_str(body);
+	r->body_len = body->len;
+	router_dispatch(r);
+}
+
+static void __attribute__((noreturn))
+child_main(int lfd)
+{
+	struct sigaction	 sa;
+	FCGX_Request		 fr;
+	struct gr_req		 r;
+	struct gr_buf		 body = GR_BUF_INIT, head = GR_BUF_INIT;
+	struct gr_db		*db;
+	sigset_t		 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = child_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* The supervisor forks with its signals blocked. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (getppid() == 1)
+		_exit(0);
+
+	if ((db = gr_db_new(cfg.database_url)) == NULL)
+		fatalx("out of memory");
+	(void)gr_db_connect(db);	/* or on the first request */
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, lfd, 0) != 0)
+		fatalx("cannot initialise FastCGI");
+	gr_req_init(&r);
+	for (;;) {
+		child_busy = 0;
+		if (child_stop)
+			break;
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (child_stop)
+				break;
+			continue;
+		}
+		child_busy = 1;
+		r.cfg = &cfg;
+		r.db = db;
+		handle(&fr, &r, &body);
+		respond(&fr, &r, &head);
+		FCGX_Finish_r(&fr);
+		gr_req_reset(&r);
+		if (body.cap > 1 << 20)
+			gr_buf_release(&body);
+	}
+	gr_req_release(&r);
+	gr_buf_release(&body);
+	gr_buf_release(&head);
+	gr_db_free(db);
+	_exit(0);
+}
+
+static void
+spawn(int slot, int lfd)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		children[slot] = 0;
+		return;
+	}
+	if (pid == 0)
+		child_main(lfd);
+	children[slot] = pid;
+	started[slot] = time(NULL);
+}
+
+/* Reap dead children and start replacements (unless stopping). */
+static void
+reap(int lfd, int respawn)
+{
+	pid_t	 pid;
+	int	 status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nchildren; i++) {
+			if (children[i] != pid)
+				continue;
+			children[i] = 0;
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+				log_warnx("child %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				log_warnx("child %ld exited with status %d",
+				    (long)pid, WEXITSTATUS(status));
+			if (!respawn)
+				break;
+			/* A child that dies at once should not spin us. */
+			if (time(NULL) - started[i] < 1)
+				sleep(1);
+			spawn(i, lfd);
+			break;
+		}
+	}
+}
+
+static void
+stop_children(int lfd)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	int		 i, alive, tries;
+
+	for (i = 0; i < nchildren; i++)
+		if (children[i] > 0)
+			kill(children[i], SIGTERM);
+	for (tries = 0; tries < 200; tries++) {	/* 10 s */
+		reap(lfd, 0);
+		for (alive = 0, i = 0; i < nchildren; i++)
+			alive += children[i] > 0;
+		if (alive == 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < nchildren; i++)
+		if (children[i] > 0)
+			kill(children[i], SIGKILL);
+	reap(lfd, 0);
+}
+
+static void
+reload(const char *file, long long nflag, int lfd)
+{
+	struct gr_config	 ncfg;
+	char			 err[512];
+	int			 i;
+
+	if (gr_config_load(&ncfg, file, err, sizeof(err)) == -1 ||
+	    gr_config_load_secrets(&ncfg, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		gr_config_release(&ncfg);
+		return;
+	}
+	if (nflag > 0)
+		ncfg.children = nflag;
+	stop_children(lfd);
+	gr_config_release(&cfg);
+	cfg = ncfg;
+	nchildren = (int)cfg.children;
+	for (i = 0; i < nchildren; i++)
+		spawn(i, lfd);
+	log_info("reloaded: %d children", nchildren);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sigaction	 sa;
+	sigset_t		 block, empty;
+	const char		*file = NULL, *sock = NULL, *errstr;
+	char			 err[512];
+	long long		 nflag = 0;
+	int			 ch, verbose = 0, lfd, i;
+
+	log_init("gradient-fcgi", 0);
+	while ((ch = getopt(argc, argv, "f:n:s:v")) != -1) {
+		switch (ch) {
+		case 'f':
+			file = optarg;
+			break;
+		case 'n':
+			nflag = gr_strtonum(optarg, 1, MAXCHILDREN, &errstr);
+			if (errstr != NULL)
+				fatalx("-n %s: %s", optarg, errstr);
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_setverbose(verbose);
+	if (gr_crypto_init() == -1)
+		fatalx("cannot initialise libsodium");
+	if (gr_config_load(&cfg, file, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (sock != NULL) {
+		free(cfg.listen);
+		if ((cfg.listen = strdup(sock)) == NULL)
+			fatal("strdup");
+	}
+	if (nflag > 0)
+		cfg.children = nflag;
+	if (cfg.children > MAXCHILDREN)
+		cfg.children = MAXCHILDREN;
+	if (gr_config_load_secrets(&cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+
+	if (inherited_listener()) {
+		lfd = 0;
+		drop_privileges(cfg.user, NULL);
+	} else {
+		lfd = open_listener(cfg.listen);
+		drop_privileges(cfg.user, cfg.listen[0] == '/' ?
+		    cfg.listen : NULL);
+	}
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sup_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	nchildren = (int)cfg.children;
+	log_info("listening on %s with %d children", lfd == 0 ? "fd 0" :
+	    cfg.listen, nchildren);
+	for (i = 0; i < nchildren; i++)
+		spawn(i, lfd);
+	sigemptyset(&empty);
+	while (!got_term) {
+		sigsuspend(&empty);
+		if (got_chld) {
+			got_chld = 0;
+			reap(lfd, 1);
+		}
+		if (got_hup && !got_term) {
+			got_hup = 0;
+			reload(file, nflag, lfd);
+		}
+	}
+	log_info("stopping");
+	stop_children(lfd);
+	if (lfd != 0 && cfg.listen[0] == '/')
+		(void)unlink(cfg.listen);
+	gr_config_release(&cfg);
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * crypto.h - the project's uses of libsodium in one place: randomness, hex
+ * and base64url, API-key digests, argon2id passwords, constant-time
+ * comparison.  gr_crypto_init() must run once before any of it.
+ */
+#ifndef GRADIENT_CRYPTO_H
+#define GRADIENT_CRYPTO_H
+
+#include <stddef.h>
+
+#define GR_PWHASH_LEN	128	/* crypto_pwhash_STRBYTES */
+#define GR_APIKEY_PREFIX "GRAD"
+#define GR_APIKEY_LEN	(4 + 64)	/* "GRAD" + 32 bytes in hex */
+
+int	 gr_crypto_init(void);
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void	 gr_hex(const unsigned char *, size_t, char *);
+/* SHA-256 of s as 64 hex characters into out (65 bytes). */
+void	 gr_sha256_hex(const void *, size_t, char *);
+/* A fresh API key "GRAD<64 hex>" into out (GR_APIKEY_LEN + 1 bytes). */
+void	 gr_apikey_new(char *);
+/* 1 if s has the shape of an API key. */
+int	 gr_apikey_shape(const char *);
+
+/* argon2id hash of pw into out; 0 or -1 (out of memory). */
+int	 gr_password_hash(const char *, size_t, char out[GR_PWHASH_LEN]);
+/* 1 if pw matches hash, 0 otherwise. */
+int	 gr_password_verify(const char *, const char *, size_t);
+/* Burn the time of one verification (for unknown accounts). */
+void	 gr_password_dummy(const char *, size_t);
+
+/* base64url without padding; the caller frees.  NULL on error. */
+char	*gr_b64url_encode(const unsigned char *, size_t);
+/* Decode into a fresh buffer (caller frees), length in *lenp; NULL if bad. */
+unsigned char *gr_b64url_decode(const char *, size_t, size_t *);
+
+/* Constant-time equality of two equal-length buffers. */
+int	 gr_ct_equal(const void *, const void *, size_t);
+
+#endif /* GRADIENT_CRYPTO_H */

@@ -1,0 +1,244 @@
+/*
+ * db.c - libpq connection, prepared statements and transactions.
+ *
+ * The level that sees the libpq error logs it here, once; callers only
+ * look at the NULL return and, where it matters, gr_db_error_status().
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/db.h"
+#include "src/log.h"
+
+/* Server notices ("relation exists, skipping") are for debugging only. */
+static void
+notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("database notice: %s", msg);
+}
+
+struct gr_db *
+gr_db_new(const char *conninfo)
+{
+	struct gr_db	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	if ((db->conninfo = strdup(conninfo)) == NULL) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+gr_db_free(struct gr_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+int
+gr_db_connect(struct gr_db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	db->nstmt = 0;
+	db->in_tx = 0;
+	db->conn = PQconnectdb(db->conninfo);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warnx("cannot connect to database: %s", db->conn != NULL ?
+		    PQerrorMessage(db->conn) : "out of memory");
+		if (db->conn != NULL)
+			PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	PQsetErrorVerbosity(db->conn, PQERRORS_TERSE);
+	PQsetNoticeProcessor(db->conn, notice, NULL);
+	return 0;
+}
+
+static void
+set_state(struct gr_db *db, const PGresult *res)
+{
+	const char	*st = NULL, *cn = NULL;
+
+	if (res != NULL) {
+		st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		cn = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	}
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s",
+	    st != NULL ? st : "");
+	snprintf(db->constraint, sizeof(db->constraint), "%s",
+	    cn != NULL ? cn : "");
+}
+
+/* Index of sql's prepared statement, preparing it if new; -1 on error. */
+static int
+prepare(struct gr_db *db, const char *sql, int nparams)
+{
+	PGresult	*res;
+	char		 name[16];
+	size_t		 i;
+
+	for (i = 0; i < db->nstmt; i++)
+		if (db->stmt[i] == sql)
+			return (int)i;
+	if (db->nstmt == GR_DB_MAXSTMT) {
+		log_warnx("too many prepared statements");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "s%zu", db->nstmt);
+	res = PQprepare(db->conn, name, sql, nparams, NULL);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		set_state(db, res);
+		log_warnx("cannot prepare statement: %s",
+		    PQerrorMessage(db->conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	db->stmt[db->nstmt] = sql;
+	return (int)db->nstmt++;
+}
+
+PGresult *
+gr_db_exec(struct gr_db *db, const char *sql, int nparams,
+    const char *const *params)
+{
+	PGresult	*res = NULL;
+	char		 name[16];
+	int		 idx, attempt;
+
+	db->sqlstate[0] = '\0';
+	db->constraint[0] = '\0';
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (db->in_tx && (db->conn == NULL ||
+		    PQstatus(db->conn) != CONNECTION_OK))
+			return NULL;	/* never reconnect inside a transaction */
+		if (gr_db_connect(db) == -1)
+			return NULL;
+		if ((idx = prepare(db, sql, nparams)) == -1)
+			goto broken;
+		snprintf(name, sizeof(name), "s%d", idx);
+		res = PQexecPrepared(db->conn, name, nparams, params, NULL,
+		    NULL, 0);
+		if (res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK))
+			return res;
+		set_state(db, res);
+		if (PQstatus(db->conn) == CONNECTION_OK) {
+			/* A statement error (constraint, bad input): no retry. */
+			if (strcmp(db->sqlstate, "23505") != 0)
+				log_warnx("query failed (%s): %s", db->sqlstate,
+				    PQerrorMessage(db->conn));
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		res = NULL;
+broken:
+		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+			return NULL;
+		log_warnx("database connection lost: %s", db->conn != NULL ?
+		    PQerrorMessage(db->conn) : "not connected");
+		if (db->in_tx) {
+			/* The transaction is gone; the caller must start over. */
+			PQfinish(db->conn);
+			db->conn = NULL;
+			db->in_tx = 0;
+			return NULL;
+		}
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	return NULL;
+}
+
+int
+gr_db_script(struct gr_db *db, const char *sql)
+{
+	PGresult	*res;
+	int		 rc = 0;
+
+	if (db->in_tx && (db->conn == NULL ||
+	    PQstatus(db->conn) != CONNECTION_OK))
+		return -1;
+	if (gr_db_connect(db) == -1)
+		return -1;
+	res = PQexec(db->conn, sql);
+	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)) {
+		set_state(db, res);
+		log_warnx("script failed: %s", PQerrorMessage(db->conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+enum gr_status
+gr_db_error_status(const struct gr_db *db)
+{
+	if (strcmp(db->sqlstate, "23505") == 0)
+		return GR_CONFLICT;
+	return GR_ERROR;
+}
+
+int
+gr_db_begin(struct gr_db *db)
+{
+	if (gr_db_script(db, "BEGIN") == -1)
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
+int
+gr_db_commit(struct gr_db *db)
+{
+	int	 rc;
+
+	if (!db->in_tx)
+		return -1;
+	rc = gr_db_script(db, "COMMIT");
+	db->in_tx = 0;
+	return rc;
+}
+
+void
+gr_db_rollback(struct gr_db *db)
+{
+	if (!db->in_tx)
+		return;
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		(void)gr_db_script(db, "ROLLBACK");
+	db->in_tx = 0;
+}
+
+char *
+gr_db_strdup(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return strdup(PQgetvalue(res, row, col));
+}
+
+int
+gr_db_bool(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}

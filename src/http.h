@@ -1,0 +1,93 @@
+/*
+ * http.h - one API request and its buffered answer, independent of FastCGI.
+ *
+ * fcgi/main.c fills a struct gr_req from the FastCGI parameters and body,
+ * the router and handlers answer into it, and fcgi/main.c writes the
+ * answer out.  Unit tests build a gr_req in memory the same way.  Nothing
+ * here outlives one request: gr_req_reset() clears it for the next.
+ *
+ * Every answer is the envelope {"error": bool, "message": ...} with
+ * Content-Type application/json.
+ */
+#ifndef GRADIENT_HTTP_H
+#define GRADIENT_HTTP_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "src/buf.h"
+
+/* The one status the core returns; gr_status_http() maps it to HTTP. */
+enum gr_status {
+	GR_OK = 0,
+	GR_NOTFOUND,
+	GR_CONFLICT,
+	GR_INVALID,
+	GR_FORBIDDEN,
+	GR_ERROR,
+	GR_STATUS__MAX
+};
+
+struct gr_config;
+struct gr_db;
+struct gr_user;
+
+struct gr_req {
+	/* Request, borrowed from the caller for the request's lifetime. */
+	const char	*method;
+	const char	*path;		/* below /api/v1, starts with '/' */
+	const char	*query;
+	const char	*content_type;
+	const char	*authorization;
+	const char	*request_id;
+	const char	*body;
+	size_t		 body_len;
+
+	/* Context, borrowed. */
+	const struct gr_config	*cfg;
+	struct gr_db		*db;
+
+	/* Filled by the router. */
+	const char	*params[4];	/* path captures, in order */
+	size_t		 nparams;
+	struct gr_user	*user;		/* who, once authenticated */
+	char		 session_id[37];	/* "" for an API key */
+
+	/* Answer. */
+	int		 status;
+	struct gr_buf	 headers;	/* extra "Name: value\r\n" lines */
+	struct gr_buf	 out;		/* body */
+	int		 answered;
+};
+
+void	 gr_req_init(struct gr_req *);
+void	 gr_req_reset(struct gr_req *);
+void	 gr_req_release(struct gr_req *);
+
+int	 gr_status_http(enum gr_status);
+const char *gr_http_reason(int);
+
+/*
+ * Answer with the envelope.  gr_http_ok takes ownership of msg (NULL
+ * means JSON null).  All return 0 so a handler can "return gr_http_...".
+ */
+int	 gr_http_ok(struct gr_req *, struct json_object *);
+int	 gr_http_ok_str(struct gr_req *, const char *);
+int	 gr_http_error(struct gr_req *, int, const char *);
+int	 gr_http_errorf(struct gr_req *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Error for a core status; msg may be NULL for the generic wording. */
+int	 gr_http_status(struct gr_req *, enum gr_status, const char *);
+int	 gr_http_header(struct gr_req *, const char *, const char *);
+
+/*
+ * Path segment grammars.  A slug: lowercase letters, digits, '-' and '_',
+ * 1 to 64 characters.  A UUID: 8-4-4-4-12 hex digits, nothing else.
+ */
+int	 gr_valid_slug(const char *);
+int	 gr_valid_uuid(const char *);
+/* Valid UTF-8 without NUL of exactly len bytes. */
+int	 gr_valid_utf8(const char *, size_t);
+
+#endif /* GRADIENT_HTTP_H */

@@ -1,0 +1,172 @@
+/*
+ * jwt.c - HS256 sign and verify (see jwt.h).
+ *
+ * Verification order: shape, header (alg must be HS256), signature in
+ * constant time, then claims.  Nothing from the payload is trusted before
+ * the signature has been checked.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "src/buf.h"
+#include "src/crypto.h"
+#include "src/http.h"
+#include "src/json.h"
+#include "src/jwt.h"
+
+#define JWT_MAXLEN	4096
+
+static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+static void
+hmac(const unsigned char *key, size_t keylen, const char *msg, size_t len,
+    unsigned char out[crypto_auth_hmacsha256_BYTES])
+{
+	crypto_auth_hmacsha256_state	 st;
+
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+char *
+gr_jwt_sign(const unsigned char *key, size_t keylen,
+    const struct gr_jwt_claims *c)
+{
+	struct gr_buf	 b = GR_BUF_INIT, payload = GR_BUF_INIT;
+	unsigned char	 sig[crypto_auth_hmacsha256_BYTES];
+	char		*h = NULL, *p = NULL, *s = NULL, *out = NULL;
+
+	if (gr_buf_addf(&payload, "{\"sub\":\"%s\",\"jti\":\"%s\",\"iat\":%lld,"
+	    "\"exp\":%lld}", c->sub, c->jti, c->iat, c->exp) == -1)
+		goto out;
+	h = gr_b64url_encode((const unsigned char *)jwt_header,
+	    sizeof(jwt_header) - 1);
+	p = gr_b64url_encode((const unsigned char *)payload.data, payload.len);
+	if (h == NULL || p == NULL)
+		goto out;
+	if (gr_buf_addf(&b, "%s.%s", h, p) == -1)
+		goto out;
+	hmac(key, keylen, b.data, b.len, sig);
+	if ((s = gr_b64url_encode(sig, sizeof(sig))) == NULL)
+		goto out;
+	if (gr_buf_addf(&b, ".%s", s) == -1)
+		goto out;
+	out = gr_buf_detach(&b, NULL);
+out:
+	free(h);
+	free(p);
+	free(s);
+	gr_buf_release(&b);
+	gr_buf_release(&payload);
+	return out;
+}
+
+/* Copy a UUID-shaped string claim into dst (37 bytes); -1 if absent/bad. */
+static int
+uuid_claim(struct json_object *o, const char *key, char *dst)
+{
+	const char	*v;
+	char		 err[128];
+
+	if (gr_json_string(o, key, GR_FIELD_REQUIRED, 36, 36, &v, err,
+	    sizeof(err)) != 1 || !gr_valid_uuid(v))
+		return -1;
+	memcpy(dst, v, 37);
+	return 0;
+}
+
+enum gr_jwt_err
+gr_jwt_verify(const unsigned char *key, size_t keylen, const char *tok,
+    long long now, struct gr_jwt_claims *c)
+{
+	const char		*d1, *d2, *alg;
+	unsigned char		*hdr = NULL, *pl = NULL, *sig = NULL;
+	unsigned char		 want[crypto_auth_hmacsha256_BYTES];
+	size_t			 len, hlen, plen, slen;
+	struct json_object	*ho = NULL, *po = NULL;
+	enum gr_jwt_err		 e = GR_JWT_MALFORMED;
+	char			 err[128];
+	long long		 iat, exp;
+
+	memset(c, 0, sizeof(*c));
+	len = strnlen(tok, JWT_MAXLEN + 1);
+	if (len > JWT_MAXLEN)
+		goto out;
+	if ((d1 = strchr(tok, '.')) == NULL ||
+	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
+		goto out;
+	if ((hdr = gr_b64url_decode(tok, (size_t)(d1 - tok), &hlen)) == NULL ||
+	    (ho = gr_json_parse((const char *)hdr, hlen, err,
+	    sizeof(err))) == NULL || !json_object_is_type(ho, json_type_object))
+		goto out;
+	if (gr_json_string(ho, "alg", GR_FIELD_REQUIRED, 1, 16, &alg, err,
+	    sizeof(err)) != 1 || strcmp(alg, "HS256") != 0) {
+		e = GR_JWT_ALG;
+		goto out;
+	}
+	if ((sig = gr_b64url_decode(d2 + 1, strlen(d2 + 1), &slen)) == NULL)
+		goto out;
+	hmac(key, keylen, tok, (size_t)(d2 - tok), want);
+	if (slen != sizeof(want) || !gr_ct_equal(sig, want, sizeof(want))) {
+		e = GR_JWT_SIGNATURE;
+		goto out;
+	}
+	e = GR_JWT_CLAIMS;
+	if ((pl = gr_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1),
+	    &plen)) == NULL || (po = gr_json_parse((const char *)pl, plen, err,
+	    sizeof(err))) == NULL || !json_object_is_type(po, json_type_object))
+		goto out;
+	if (uuid_claim(po, "sub", c->sub) == -1 ||
+	    uuid_claim(po, "jti", c->jti) == -1)
+		goto out;
+	if (gr_json_int(po, "exp", GR_FIELD_REQUIRED, 0, 1LL << 40, &exp, err,
+	    sizeof(err)) != 1)
+		goto out;
+	iat = 0;
+	if (gr_json_int(po, "iat", GR_FIELD_OPTIONAL, 0, 1LL << 40, &iat, err,
+	    sizeof(err)) == -1)
+		goto out;
+	c->exp = exp;
+	c->iat = iat;
+	if (exp <= now) {
+		e = GR_JWT_EXPIRED;
+		goto out;
+	}
+	e = GR_JWT_OK;
+out:
+	if (e != GR_JWT_OK && e != GR_JWT_EXPIRED)
+		memset(c, 0, sizeof(*c));
+	json_object_put(ho);
+	json_object_put(po);
+	free(hdr);
+	free(pl);
+	free(sig);
+	return e;
+}
+
+const char *
+gr_jwt_strerror(enum gr_jwt_err e)
+{
+	switch (e) {
+	case GR_JWT_OK:
+		return "ok";
+	case GR_JWT_MALFORMED:
+		return "malformed token";
+	case GR_JWT_ALG:
+		return "unsupported algorithm";
+	case GR_JWT_SIGNATURE:
+		return "bad signature";
+	case GR_JWT_EXPIRED:
+		return "token expired";
+	case GR_JWT_CLAIMS:
+		return "bad claims";
+	}
+	return "unknown";
+}

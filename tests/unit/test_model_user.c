@@ -1,0 +1,2 @@
+#include <criterion/criterion.h>
+Test(model_user, placeholder) { cr_assert(1); }
