@@ -99,12 +99,27 @@ class Stack:
         return self
 
     def stop(self):
+        """Stop every process; returns sanitizer reports found in the logs
+        (ASan, UBSan and LeakSanitizer write there, the last one at exit)."""
         for name in ("nginx", "fcgi", "postgres"):
             p = self.procs.pop(name, None)
             if p is not None:
                 stop_process(p)
+        reports = self.sanitizer_reports()
         if self.dir and os.environ.get("GRADIENT_KEEP_TMP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
+        return reports
+
+    def sanitizer_reports(self):
+        found = []
+        path = os.path.join(self.dir or "", "fcgi.log")
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if ("Sanitizer" in line and "ERROR" in line) or \
+                            "runtime error:" in line:
+                        found.append(line.rstrip())
+        return found
 
     def _run(self, argv, **kw):
         return subprocess.run(argv, check=True, stdout=subprocess.PIPE,

@@ -51,9 +51,14 @@ def main():
             pass
         if failed_any:
             stack.tail_logs()
-        stack.stop()
+        reports = stack.stop()
     failed = len(result.failures) + len(result.errors) + \
         len(result.unexpectedSuccesses)
+    if reports:
+        print("FAIL: sanitizer reports in the responder log:")
+        for line in reports[:40]:
+            print("    " + line)
+        failed += 1
     passed = result.testsRun - failed - len(result.skipped)
     print("integration suite took %.1f s" % (time.monotonic() - t0))
     print("%d passed, %d failed" % (passed, failed))
