@@ -104,7 +104,10 @@ class Stack:
         for name in ("nginx", "fcgi", "postgres"):
             p = self.procs.pop(name, None)
             if p is not None:
-                stop_process(p)
+                # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait
+                # for every client to leave.
+                stop_process(p, sig=signal.SIGINT if name == "postgres"
+                             else signal.SIGTERM)
         reports = self.sanitizer_reports()
         if self.dir and os.environ.get("GRADIENT_KEEP_TMP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -136,19 +139,34 @@ class Stack:
         self._run(self._as_svc([os.path.join(bindir, "initdb"), "-D", data,
                                 "-U", SVC_USER, "--auth=trust", "-E", "UTF8",
                                 "--locale=C.UTF-8", "--no-sync"]))
-        log = open(os.path.join(self.dir, "postgres.log"), "wb")
+        self.start_postgres()
+        self._run(self._as_svc([os.path.join(bindir, "createdb"), "-h",
+                                self.dir, "-p", str(self.pg_port), "gradient"]))
+
+    def start_postgres(self):
+        bindir = pg_bindir()
+        log = open(os.path.join(self.dir, "postgres.log"), "ab")
+        # Started directly as the service user (not through runuser), so
+        # that the PID we hold is the postmaster's own.
+        pw = pwd.getpwnam(SVC_USER)
         self.procs["postgres"] = subprocess.Popen(
-            self._as_svc([os.path.join(bindir, "postgres"), "-D", data,
-                          "-k", self.dir, "-p", str(self.pg_port),
-                          "-c", "listen_addresses=",
-                          "-c", "fsync=off", "-c", "max_connections=200"]),
+            [os.path.join(bindir, "postgres"), "-D",
+             os.path.join(self.dir, "pg"),
+             "-k", self.dir, "-p", str(self.pg_port),
+             "-c", "listen_addresses=",
+             "-c", "fsync=off", "-c", "max_connections=200"],
+            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         isready = os.path.join(bindir, "pg_isready")
         wait_for(lambda: subprocess.run(
             [isready, "-q", "-h", self.dir, "-p", str(self.pg_port)]
         ).returncode == 0, "PostgreSQL")
-        self._run(self._as_svc([os.path.join(bindir, "createdb"), "-h",
-                                self.dir, "-p", str(self.pg_port), "gradient"]))
+
+    def restart_postgres(self):
+        """Stop PostgreSQL (fast shutdown, every connection is cut) and
+        start it again on the same socket."""
+        stop_process(self.procs.pop("postgres"), sig=signal.SIGINT)
+        self.start_postgres()
 
     def _write_config(self, uid, gid):
         for name in ("jwt_secret", "crypt_secret"):
@@ -268,11 +286,11 @@ class Stack:
         return self.request(method, "/api/v1" + path, body, token, headers)
 
 
-def stop_process(p, timeout=10):
+def stop_process(p, timeout=10, sig=signal.SIGTERM):
     if p.poll() is not None:
         return
     try:
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(sig)
         p.wait(timeout)
     except subprocess.TimeoutExpired:
         p.kill()
@@ -286,6 +304,28 @@ def ensure_user():
         subprocess.run(["useradd", "--system", "--home-dir", "/nonexistent",
                         "--no-create-home", "--shell", "/usr/sbin/nologin",
                         SVC_USER], check=True)
+
+
+def expect(tc, r, status, error, message=None):
+    """Assert that r is a JSON envelope with this status and error flag.
+
+    message, if given, is the exact message or a compiled regex that must
+    match it.  Returns the message."""
+    tc.assertEqual(r.status, status, r)
+    tc.assertEqual(r.header("Content-Type"), "application/json", r)
+    try:
+        body = r.json()
+    except ValueError:
+        tc.fail("body is not JSON: %r" % (r,))
+    tc.assertIsInstance(body, dict, r)
+    tc.assertEqual(sorted(body), ["error", "message"], r)
+    tc.assertIs(body["error"], error, r)
+    if hasattr(message, "search"):
+        tc.assertIsInstance(body["message"], str, r)
+        tc.assertRegex(body["message"], message)
+    elif message is not None:
+        tc.assertEqual(body["message"], message, r)
+    return body["message"]
 
 
 _counter = [0]
