@@ -156,7 +156,7 @@ auth_login(struct gr_req *r)
 		rc = -1;
 		goto out;
 	}
-	if (g.found && g.retry_after > 0) {
+	if (g.retry_after > 0) {
 		snprintf(retry, sizeof(retry), "%lld", g.retry_after);
 		gr_http_header(r, "Retry-After", retry);
 		gr_http_errorf(r, 429, "Too many failed logins for this "

@@ -112,6 +112,12 @@ open_listener(const char *spec)
 			fatalx("listen '%s': expected a path or host:port",
 			    spec);
 		*colon = '\0';
+		/* "[::1]:9000": an IPv6 address in brackets. */
+		if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
+			colon[-1] = '\0';
+			/* The port after colon is left where it was. */
+			memmove(host, host + 1, strlen(host + 1) + 1);
+		}
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
@@ -402,6 +408,13 @@ reload(const char *file, long long nflag, int lfd)
 	}
 	if (nflag > 0)
 		ncfg.children = nflag;
+	/* The socket stays the one bound at start (it may come from -s). */
+	free(ncfg.listen);
+	if ((ncfg.listen = strdup(cfg.listen)) == NULL) {
+		log_warn("reload failed");
+		gr_config_release(&ncfg);
+		return;
+	}
 	stop_children(lfd);
 	gr_config_release(&cfg);
 	cfg = ncfg;

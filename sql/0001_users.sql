@@ -39,9 +39,13 @@ CREATE TABLE api_key (
 	CONSTRAINT api_key_hash_key UNIQUE (key_hash)
 );
 
+-- subject is the user's id, or "?" and the lower-cased login name when no
+-- such account exists: unknown names are throttled exactly like real ones,
+-- so a 429 never tells whether an account exists.
 CREATE TABLE login_failure (
 	id		bigserial PRIMARY KEY,
-	user_id		uuid NOT NULL REFERENCES "user" (id) ON DELETE CASCADE,
+	subject		text NOT NULL,
 	at		timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX login_failure_user_at ON login_failure (user_id, at);
+CREATE INDEX login_failure_subject_at ON login_failure (subject, at);
+CREATE INDEX login_failure_at ON login_failure (at);

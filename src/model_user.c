@@ -4,15 +4,19 @@
  * Throttling is per account and lives in the database, since responders
  * keep no state: each failed password is a row of login_failure, and an
  * account with login_max_failures rows inside the window is refused until
- * the oldest of them leaves it.  Other accounts are never touched.
+ * the oldest of them leaves it.  Other accounts are never touched.  A name
+ * with no account behind it is throttled the same way, so that neither
+ * the answer nor its timing tells whether an account exists.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "src/buf.h"
 #include "src/json.h"
 #include "src/log.h"
 #include "src/model_user.h"
@@ -32,22 +36,25 @@ static const char SQL_USER_UPDATE[] =
 static const char SQL_USER_DELETE[] =
     "DELETE FROM \"user\" WHERE id = $1::uuid";
 
-static const char SQL_LOGIN_LOCK[] =
+static const char SQL_LOGIN_FIND[] =
     "SELECT id, coalesce(password_hash, '') FROM \"user\""
-    " WHERE username = $1 OR lower(email) = lower($1) FOR UPDATE";
+    " WHERE username = $1 OR lower(email) = lower($1)";
+/* Serialises attempts on one subject across every responder. */
+static const char SQL_LOGIN_LOCK[] =
+    "SELECT pg_advisory_xact_lock(hashtext($1))";
 /* Seconds until the max-th newest failure in the window leaves it. */
 static const char SQL_LOGIN_RETRY[] =
     "SELECT greatest(1, ceil(extract(epoch FROM"
     " at + make_interval(secs => $2::int) - now())))::bigint"
-    " FROM login_failure WHERE user_id = $1::uuid"
+    " FROM login_failure WHERE subject = $1"
     " AND at > now() - make_interval(secs => $2::int)"
     " ORDER BY at DESC OFFSET $3::int - 1 LIMIT 1";
 static const char SQL_LOGIN_FAIL[] =
-    "WITH old AS (DELETE FROM login_failure WHERE user_id = $1::uuid"
-    " AND at <= now() - make_interval(secs => $2::int))"
-    " INSERT INTO login_failure (user_id) VALUES ($1::uuid)";
+    "WITH old AS (DELETE FROM login_failure"
+    " WHERE at <= now() - make_interval(secs => $2::int))"
+    " INSERT INTO login_failure (subject) VALUES ($1)";
 static const char SQL_LOGIN_OK[] =
-    "WITH f AS (DELETE FROM login_failure WHERE user_id = $1::uuid),"
+    "WITH f AS (DELETE FROM login_failure WHERE subject = $1),"
     " s AS (DELETE FROM session WHERE user_id = $1::uuid"
     " AND (expires_at < now() OR revoked_at IS NOT NULL)),"
     " u AS (UPDATE \"user\" SET last_login_at = now() WHERE id = $1::uuid)"
@@ -287,31 +294,45 @@ enum gr_status
 gr_login_begin(struct gr_db *db, const char *loginname, long long window,
     long long max, struct gr_login_gate *g)
 {
+	struct gr_buf	 subject = GR_BUF_INIT;
 	char		 wbuf[24], mbuf[24];
 	const char	*p1[1] = { loginname };
 	const char	*p3[3];
 	PGresult	*res = NULL;
 	enum gr_status	 st = GR_ERROR;
+	size_t		 i;
 
 	memset(g, 0, sizeof(*g));
 	snprintf(wbuf, sizeof(wbuf), "%lld", window);
 	snprintf(mbuf, sizeof(mbuf), "%lld", max);
 	if (gr_db_begin(db) == -1)
 		return GR_ERROR;
-	if ((res = gr_db_exec(db, SQL_LOGIN_LOCK, 1, p1)) == NULL)
+	if ((res = gr_db_exec(db, SQL_LOGIN_FIND, 1, p1)) == NULL)
 		goto out;
-	if (PQntuples(res) != 1) {
-		st = GR_OK;		/* no such account: nothing to record */
-		goto out;
+	if (PQntuples(res) == 1) {
+		g->found = 1;
+		snprintf(g->user_id, sizeof(g->user_id), "%s",
+		    PQgetvalue(res, 0, 0));
+		snprintf(g->password_hash, sizeof(g->password_hash), "%s",
+		    PQgetvalue(res, 0, 1));
+		if (gr_buf_adds(&subject, g->user_id) == -1)
+			goto out;
+	} else {
+		/* No such account: throttle the name itself, the same way. */
+		if (gr_buf_addc(&subject, '?') == -1)
+			goto out;
+		for (i = 0; loginname[i] != '\0'; i++)
+			if (gr_buf_addc(&subject, (char)tolower(
+			    (unsigned char)loginname[i])) == -1)
+				goto out;
 	}
-	g->found = 1;
-	snprintf(g->user_id, sizeof(g->user_id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(g->password_hash, sizeof(g->password_hash), "%s",
-	    PQgetvalue(res, 0, 1));
 	PQclear(res);
-	p3[0] = g->user_id;
+	p3[0] = subject.data;
 	p3[1] = wbuf;
 	p3[2] = mbuf;
+	if ((res = gr_db_exec(db, SQL_LOGIN_LOCK, 1, p3)) == NULL)
+		goto out;
+	PQclear(res);
 	if ((res = gr_db_exec(db, SQL_LOGIN_RETRY, 3, p3)) == NULL)
 		goto out;
 	if (PQntuples(res) == 1) {
@@ -322,14 +343,17 @@ gr_login_begin(struct gr_db *db, const char *loginname, long long window,
 		goto out;
 	}
 	PQclear(res);
+	/* Counted as a failure now; a right password clears it. */
 	if ((res = gr_db_exec(db, SQL_LOGIN_FAIL, 2, p3)) == NULL)
 		goto out;
 	st = GR_OK;
 out:
 	PQclear(res);
+	gr_buf_release(&subject);
 	if (st == GR_OK && gr_db_commit(db) == 0)
 		return GR_OK;
 	gr_db_rollback(db);
+	memset(g, 0, sizeof(*g));
 	return GR_ERROR;
 }
 

@@ -56,8 +56,9 @@ enum gr_status	 gr_user_delete(struct gr_db *, const char *);
 
 /*
  * The first half of a login: find the account by username or email and,
- * holding its row lock, either report it throttled or record this attempt
- * as a failure in advance (so that concurrent guesses count too).
+ * holding a lock on it (or on the name, when there is no such account),
+ * either report it throttled or record this attempt as a failure in
+ * advance, so that concurrent guesses count too.
  */
 enum gr_status	 gr_login_begin(struct gr_db *, const char *, long long,
 		    long long, struct gr_login_gate *);
