@@ -33,6 +33,7 @@ gr_buf_reserve(struct gr_buf *b, size_t extra)
 		return -1;
 	b->data = p;
 	b->cap = ncap;
+	b->data[b->len] = '\0';	/* the invariant holds from the first byte */
 	return 0;
 }
 

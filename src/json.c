@@ -3,21 +3,120 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "src/http.h"
 #include "src/json.h"
 
-struct json_object *
-gr_json_parse(const char *s, size_t len, char *err, size_t errsz)
+/*
+ * RFC 8259 at the level of tokens: strings with valid escapes and no raw
+ * control characters, numbers of the JSON grammar, the three literals,
+ * structural characters and white space.  json-c is lenient about all of
+ * these (single quotes, NaN, "1.", raw tabs), so they are checked here;
+ * nesting and structure are left to json-c.  Returns NULL or the problem.
+ */
+static const char *
+lex_check(const char *s, size_t len)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+	size_t	 i = 0, j, k, n;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		    c == '{' || c == '}' || c == '[' || c == ']' || c == ':' ||
+		    c == ',') {
+			i++;
+		} else if (c == '"') {
+			for (i++; i < len && s[i] != '"'; i++) {
+				if ((unsigned char)s[i] < 0x20)
+					return "control character in a string";
+				if (s[i] != '\\')
+					continue;
+				if (++i == len)
+					break;
+				if (s[i] == 'u') {
+					for (k = 1; k <= 4; k++)
+						if (i + k >= len ||
+						    !isxdigit((unsigned char)s[i + k]))
+							return "bad \\u escape";
+					i += 4;
+				} else if (strchr("\"\\/bfnrt", s[i]) == NULL ||
+				    s[i] == '\0')
+					return "bad escape in a string";
+			}
+			if (i >= len)
+				return "unexpected end of input";
+			i++;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			j = i;
+			if (s[j] == '-')
+				j++;
+			if (j < len && s[j] == '0')
+				j++;
+			else if (j < len && s[j] >= '1' && s[j] <= '9')
+				while (j < len && isdigit((unsigned char)s[j]))
+					j++;
+			else
+				return "bad number";
+			if (j < len && s[j] == '.') {
+				if (++j >= len || !isdigit((unsigned char)s[j]))
+					return "bad number";
+				while (j < len && isdigit((unsigned char)s[j]))
+					j++;
+			}
+			if (j < len && (s[j] == 'e' || s[j] == 'E')) {
+				if (++j < len && (s[j] == '+' || s[j] == '-'))
+					j++;
+				if (j >= len || !isdigit((unsigned char)s[j]))
+					return "bad number";
+				while (j < len && isdigit((unsigned char)s[j]))
+					j++;
+			}
+			i = j;
+		} else {
+			for (k = 0; k < sizeof(lits) / sizeof(lits[0]); k++) {
+				n = strlen(lits[k]);
+				if (len - i >= n && memcmp(s + i, lits[k], n) == 0)
+					break;
+			}
+			if (k == sizeof(lits) / sizeof(lits[0]))
+				return "unexpected character";
+			i += strlen(lits[k]);
+			if (i < len && isalnum((unsigned char)s[i]))
+				return "unexpected character";
+		}
+	}
+	return NULL;
+}
+
+/* Parse; *isnull is set when the value was a valid JSON null. */
+static struct json_object *
+parse(const char *s, size_t len, char *err, size_t errsz, int *isnull)
 {
 	struct json_tokener	*tok;
 	struct json_object	*o = NULL;
 	enum json_tokener_error	 jerr;
+	const char		*why;
 	size_t			 end;
 
+	*isnull = 0;
 	if (len > (size_t)INT32_MAX) {
 		snprintf(err, errsz, "request body is not valid JSON: too large");
+		return NULL;
+	}
+	/* json-c checks the shape of UTF-8 only, not overlongs or surrogates. */
+	if (!gr_valid_utf8(s, len)) {
+		snprintf(err, errsz, "request body is not valid JSON: invalid "
+		    "UTF-8");
+		return NULL;
+	}
+	if ((why = lex_check(s, len)) != NULL) {
+		snprintf(err, errsz, "request body is not valid JSON: %s", why);
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(GR_JSON_DEPTH)) == NULL) {
@@ -28,11 +127,20 @@ gr_json_parse(const char *s, size_t len, char *err, size_t errsz)
 	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
 	if (jerr == json_tokener_continue) {
-		/* Input ended inside a value. */
-		snprintf(err, errsz, "request body is not valid JSON: "
-		    "unexpected end of input");
-		goto fail;
+		/*
+		 * A number or literal at the very end may still be waiting
+		 * for more digits: one space ends it.
+		 */
+		o = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+		if (jerr == json_tokener_continue) {
+			snprintf(err, errsz, "request body is not valid JSON: "
+			    "unexpected end of input");
+			goto fail;
+		}
 	}
 	if (jerr != json_tokener_success) {
 		snprintf(err, errsz, "request body is not valid JSON: %s",
@@ -40,13 +148,19 @@ gr_json_parse(const char *s, size_t len, char *err, size_t errsz)
 		goto fail;
 	}
 	/* Only white space may follow the value. */
-	end = json_tokener_get_parse_end(tok);
 	for (; end < len; end++) {
-		if (strchr(" \t\r\n", s[end]) == NULL) {
+		if (s[end] != ' ' && s[end] != '\t' && s[end] != '\r' &&
+		    s[end] != '\n') {
 			snprintf(err, errsz, "request body is not valid JSON: "
 			    "trailing data after the value");
 			goto fail;
 		}
+	}
+	if (o == NULL) {
+		/* json-c represents a top-level null as NULL. */
+		snprintf(err, errsz, "a JSON null is not accepted here");
+		*isnull = 1;
+		goto fail;
 	}
 	json_tokener_free(tok);
 	return o;
@@ -57,17 +171,29 @@ fail:
 }
 
 struct json_object *
+gr_json_parse(const char *s, size_t len, char *err, size_t errsz)
+{
+	int	 isnull;
+
+	return parse(s, len, err, errsz, &isnull);
+}
+
+struct json_object *
 gr_json_parse_object(const char *s, size_t len, char *err, size_t errsz)
 {
 	struct json_object	*o;
+	int			 isnull;
 
 	if (len == 0) {
 		snprintf(err, errsz, "request body is required: expected a "
 		    "JSON object");
 		return NULL;
 	}
-	if ((o = gr_json_parse(s, len, err, errsz)) == NULL)
+	if ((o = parse(s, len, err, errsz, &isnull)) == NULL) {
+		if (isnull)
+			snprintf(err, errsz, "request body must be a JSON object");
 		return NULL;
+	}
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errsz, "request body must be a JSON object");
 		json_object_put(o);
@@ -107,7 +233,13 @@ gr_json_string(struct json_object *o, const char *key, enum gr_field req,
 		goto bad;
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	if (len < min || len > max || memchr(s, '\0', len) != NULL)
+	/* \u escapes can smuggle in NUL or lone surrogates. */
+	if (!gr_valid_utf8(s, len)) {
+		snprintf(err, errsz, "field '%s': expected valid UTF-8 text "
+		    "without NUL characters", key);
+		return -1;
+	}
+	if (len < min || len > max)
 		goto bad;
 	*out = s;
 	return 1;
@@ -151,7 +283,8 @@ gr_json_int(struct json_object *o, const char *key, enum gr_field req,
 	if (!json_object_is_type(v, json_type_int))
 		goto bad;
 	n = (long long)json_object_get_int64(v);
-	if (n < min || n > max)
+	/* json-c saturates what does not fit in 64 bits: refuse the ends. */
+	if (n == INT64_MAX || n == INT64_MIN || n < min || n > max)
 		goto bad;
 	*out = n;
 	return 1;

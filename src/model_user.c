@@ -135,14 +135,18 @@ bad:
 int
 gr_user_valid_name(const char *s, char *msg, size_t msgsz)
 {
-	size_t	 n = strlen(s), i;
+	size_t	 n = strlen(s), i, chars = 0;
 
-	if (n < 1 || n > GR_NAME_MAX)
-		return bad(msg, msgsz, "Invalid name: use 1 to 128 characters");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return bad(msg, msgsz, "Invalid name: control "
 			    "characters are not allowed");
+		/* Count UTF-8 lead bytes, not continuation bytes. */
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars < 1 || chars > GR_NAME_MAX || n > GR_NAME_BYTES)
+		return bad(msg, msgsz, "Invalid name: use 1 to 128 characters");
 	return 1;
 }
 

@@ -15,7 +15,8 @@
 
 #define GR_USERNAME_MIN	3
 #define GR_USERNAME_MAX	32
-#define GR_NAME_MAX	128
+#define GR_NAME_MAX	128	/* characters */
+#define GR_NAME_BYTES	(GR_NAME_MAX * 4)
 #define GR_EMAIL_MAX	254
 #define GR_PASSWORD_MIN	8
 #define GR_PASSWORD_MAX	256
@@ -24,7 +25,7 @@
 struct gr_user {
 	char	 id[37];
 	char	 username[GR_USERNAME_MAX + 1];
-	char	 name[GR_NAME_MAX + 1];
+	char	 name[GR_NAME_BYTES + 1];
 	char	 email[GR_EMAIL_MAX + 1];
 	int	 managed;
 };
