@@ -40,7 +40,7 @@
 #define MAXCHILDREN	256
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld;
-static volatile sig_atomic_t	 child_busy, child_stop;
+static volatile sig_atomic_t	 child_stop;
 
 static struct gr_config		 cfg;
 static pid_t			 children[MAXCHILDREN];
@@ -72,13 +72,16 @@ sup_signal(int sig)
 	}
 }
 
+/*
+ * A child stops between requests, never inside one: SIGTERM is blocked
+ * while a request is served and only sets a flag; while the child waits
+ * in accept() the signal interrupts it (no SA_RESTART, and libfcgi's
+ * FCGI_FAIL_ACCEPT_ON_INTR), and the loop ends.
+ */
 static void
 child_signal(int sig)
 {
 	(void)sig;
-	/* Idle in accept(): leave now.  Mid-request: finish it first. */
-	if (!child_busy)
-		_exit(0);
 	child_stop = 1;
 }
 
@@ -272,7 +275,8 @@ child_main(int lfd)
 	struct gr_req		 r;
 	struct gr_buf		 body = GR_BUF_INIT, head = GR_BUF_INIT;
 	struct gr_db		*db;
-	sigset_t		 none;
+	sigset_t		 stop;
+	int			 rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = child_signal;
@@ -286,28 +290,34 @@ child_main(int lfd)
 	sigaction(SIGCHLD, &sa, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	/* The supervisor forks with its signals blocked. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	/* The supervisor forks with its signals blocked; keep only these. */
+	sigprocmask(SIG_SETMASK, &stop, NULL);
 	if (getppid() == 1)
 		_exit(0);
 
 	if ((db = gr_db_new(cfg.database_url)) == NULL)
 		fatalx("out of memory");
 	(void)gr_db_connect(db);	/* or on the first request */
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, lfd, 0) != 0)
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, lfd,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
 		fatalx("cannot initialise FastCGI");
 	gr_req_init(&r);
 	for (;;) {
-		child_busy = 0;
+		/* Idle: a stop request may interrupt accept(). */
+		sigprocmask(SIG_UNBLOCK, &stop, NULL);
 		if (child_stop)
 			break;
-		if (FCGX_Accept_r(&fr) < 0) {
+		rc = FCGX_Accept_r(&fr);
+		/* Busy: a stop request waits until the answer is out. */
+		sigprocmask(SIG_BLOCK, &stop, NULL);
+		if (rc < 0) {
 			if (child_stop)
 				break;
 			continue;
 		}
-		child_busy = 1;
 		r.cfg = &cfg;
 		r.db = db;
 		handle(&fr, &r, &body);
@@ -375,10 +385,15 @@ stop_children(int lfd)
 	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
 	int		 i, alive, tries;
 
-	for (i = 0; i < nchildren; i++)
-		if (children[i] > 0)
-			kill(children[i], SIGTERM);
 	for (tries = 0; tries < 200; tries++) {	/* 10 s */
+		/*
+		 * Again every half second: a child that took the signal just
+		 * before blocking in accept() is woken by the next one.
+		 */
+		if (tries % 10 == 0)
+			for (i = 0; i < nchildren; i++)
+				if (children[i] > 0)
+					kill(children[i], SIGTERM);
 		reap(lfd, 0);
 		for (alive = 0, i = 0; i < nchildren; i++)
 			alive += children[i] > 0;

@@ -119,7 +119,7 @@ router_dispatch(struct gr_req *r)
 	struct gr_buf		 allow = GR_BUF_INIT;
 	struct gr_user		 u;
 	char			 segbuf[MAXSEG * 2];
-	const char		*path;
+	const char		*path, *method;
 	size_t			 i, plen = strlen(API_PREFIX);
 	int			 rc;
 
@@ -129,10 +129,12 @@ router_dispatch(struct gr_req *r)
 	path = r->path + plen;
 	if (strlen(path) >= MAXSEG)
 		return gr_http_error(r, 404, "Not Found");
+	/* HEAD is answered as GET; nginx sends the head only. */
+	method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
 	for (i = 0; i < NROUTES; i++) {
 		if (!match(routes[i].pattern, path, r, segbuf, sizeof(segbuf)))
 			continue;
-		if (strcmp(routes[i].method, r->method) == 0) {
+		if (strcmp(routes[i].method, method) == 0) {
 			rt = &routes[i];
 			break;
 		}

@@ -13,6 +13,18 @@
 #include "src/db.h"
 #include "src/log.h"
 
+/* libpq's message for the log: its first line, without the newline. */
+static const char *
+pq_error(const struct gr_db *db)
+{
+	static char	 line[512];
+	const char	*m;
+
+	m = db->conn != NULL ? PQerrorMessage(db->conn) : "not connected";
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(m, "\n"), m);
+	return line;
+}
+
 /* Server notices ("relation exists, skipping") are for debugging only. */
 static void
 notice(void *arg, const char *msg)
@@ -60,7 +72,7 @@ gr_db_connect(struct gr_db *db)
 	db->conn = PQconnectdb(db->conninfo);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		log_warnx("cannot connect to database: %s", db->conn != NULL ?
-		    PQerrorMessage(db->conn) : "out of memory");
+		    pq_error(db) : "out of memory");
 		if (db->conn != NULL)
 			PQfinish(db->conn);
 		db->conn = NULL;
@@ -105,8 +117,7 @@ prepare(struct gr_db *db, const char *sql, int nparams)
 	res = PQprepare(db->conn, name, sql, nparams, NULL);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_state(db, res);
-		log_warnx("cannot prepare statement: %s",
-		    PQerrorMessage(db->conn));
+		log_warnx("cannot prepare statement: %s", pq_error(db));
 		PQclear(res);
 		return -1;
 	}
@@ -144,7 +155,7 @@ gr_db_exec(struct gr_db *db, const char *sql, int nparams,
 			/* A statement error (constraint, bad input): no retry. */
 			if (strcmp(db->sqlstate, "23505") != 0)
 				log_warnx("query failed (%s): %s", db->sqlstate,
-				    PQerrorMessage(db->conn));
+				    pq_error(db));
 			PQclear(res);
 			return NULL;
 		}
@@ -153,8 +164,7 @@ gr_db_exec(struct gr_db *db, const char *sql, int nparams,
 broken:
 		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 			return NULL;
-		log_warnx("database connection lost: %s", db->conn != NULL ?
-		    PQerrorMessage(db->conn) : "not connected");
+		log_warnx("database connection lost: %s", pq_error(db));
 		if (db->in_tx) {
 			/* The transaction is gone; the caller must start over. */
 			PQfinish(db->conn);
@@ -183,7 +193,7 @@ gr_db_script(struct gr_db *db, const char *sql)
 	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK)) {
 		set_state(db, res);
-		log_warnx("script failed: %s", PQerrorMessage(db->conn));
+		log_warnx("script failed: %s", pq_error(db));
 		rc = -1;
 	}
 	PQclear(res);

@@ -52,8 +52,9 @@ def main():
         if failed_any:
             stack.tail_logs()
         reports = stack.stop()
-    failed = len(result.failures) + len(result.errors) + \
-        len(result.unexpectedSuccesses)
+    # A test with failing subTests appears once per subTest: count tests.
+    failed_ids = {t.id() for t, _ in result.failures + result.errors}
+    failed = len(failed_ids) + len(result.unexpectedSuccesses)
     if reports:
         print("FAIL: sanitizer reports in the responder log:")
         for line in reports[:40]:
