@@ -33,3 +33,11 @@ class General(unittest.TestCase):
             self.assertEqual(r.status, 404, path)
             self.assertEqual(r.header("Content-Type"), "application/json")
             self.assertEqual(r.json(), {"error": True, "message": "Not Found"})
+
+
+class Head(unittest.TestCase):
+    def test_head_is_get_without_body(self):
+        r = harness.STACK.api("HEAD", "/health")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        self.assertEqual(r.body, b"")
