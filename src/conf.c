@@ -39,6 +39,8 @@ static const struct key {
 	    SYSCONFDIR "/gradient/crypt_secret", 0, 0 },
 	{ "database_url", KEY_STRING, offsetof(struct gr_config, database_url),
 	    "dbname=gradient", 0, 0 },
+	{ "git_timeout", KEY_INT, offsetof(struct gr_config, git_timeout),
+	    "30", 1, 3600 },
 	{ "jwt_lifetime", KEY_INT, offsetof(struct gr_config, jwt_lifetime),
 	    "86400", 60, 31536000 },
 	{ "jwt_remember_lifetime", KEY_INT,
@@ -57,8 +59,12 @@ static const struct key {
 	    "8388608", 1024, 1LL << 34 },
 	{ "registration_disabled", KEY_BOOL,
 	    offsetof(struct gr_config, registration_disabled), "false", 0, 1 },
+	{ "server_name", KEY_STRING, offsetof(struct gr_config, server_name),
+	    "gradient", 0, 0 },
 	{ "sql_dir", KEY_STRING, offsetof(struct gr_config, sql_dir),
 	    PKGDATADIR "/sql", 0, 0 },
+	{ "ssh_timeout", KEY_INT, offsetof(struct gr_config, ssh_timeout),
+	    "10", 1, 600 },
 	{ "user", KEY_STRING, offsetof(struct gr_config, user), "", 0, 0 },
 };
 

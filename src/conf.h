@@ -20,7 +20,10 @@ struct gr_config {
 	char		*sql_dir;
 	char		*jwt_secret_file;
 	char		*crypt_secret_file;
+	char		*server_name;
 	long long	 children;
+	long long	 ssh_timeout;
+	long long	 git_timeout;
 	long long	 max_body_size;
 	long long	 registration_disabled;
 	long long	 login_max_failures;

@@ -120,6 +120,114 @@ gr_b64url_decode(const char *s, size_t len, size_t *lenp)
 	return out;
 }
 
+char *
+gr_b64_encode(const unsigned char *p, size_t n)
+{
+	size_t	 sz;
+	char	*out;
+
+	sz = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	if ((out = malloc(sz)) == NULL)
+		return NULL;
+	sodium_bin2base64(out, sz, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
+unsigned char *
+gr_b64_decode(const char *s, size_t len, size_t *lenp)
+{
+	unsigned char	*out;
+	const char	*end;
+	size_t		 cap = len * 3 / 4 + 3;
+
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	if (sodium_base642bin(out, cap, s, len, NULL, lenp, &end,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + len) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+#define SEAL_PREFIX	"sb1:"
+
+/* The sealing key: BLAKE2b of a fixed context, keyed by the crypt secret. */
+static void
+seal_key(const unsigned char *secret, size_t len,
+    unsigned char key[crypto_secretbox_KEYBYTES])
+{
+	static const char	 ctx[] = "gradient secretbox v1";
+	size_t			 klen = len;
+
+	if (klen > crypto_generichash_KEYBYTES_MAX)
+		klen = crypto_generichash_KEYBYTES_MAX;
+	crypto_generichash(key, crypto_secretbox_KEYBYTES,
+	    (const unsigned char *)ctx, sizeof(ctx) - 1, secret, klen);
+}
+
+char *
+gr_secret_seal(const unsigned char *secret, size_t secretlen,
+    const void *plain, size_t len)
+{
+	unsigned char	 key[crypto_secretbox_KEYBYTES], *box = NULL;
+	char		*b64 = NULL, *out = NULL;
+	size_t		 boxlen;
+
+	if (__builtin_add_overflow(len, crypto_secretbox_NONCEBYTES +
+	    crypto_secretbox_MACBYTES, &boxlen) ||
+	    (box = malloc(boxlen)) == NULL)
+		return NULL;
+	seal_key(secret, secretlen, key);
+	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, plain, len,
+	    box, key);
+	sodium_memzero(key, sizeof(key));
+	if ((b64 = gr_b64_encode(box, boxlen)) == NULL)
+		goto out;
+	if ((out = malloc(strlen(SEAL_PREFIX) + strlen(b64) + 1)) == NULL)
+		goto out;
+	strcpy(out, SEAL_PREFIX);
+	strcat(out, b64);
+out:
+	free(box);
+	free(b64);
+	return out;
+}
+
+unsigned char *
+gr_secret_open(const unsigned char *secret, size_t secretlen,
+    const char *sealed, size_t *lenp)
+{
+	unsigned char	 key[crypto_secretbox_KEYBYTES], *box, *plain = NULL;
+	size_t		 boxlen, n;
+
+	if (strncmp(sealed, SEAL_PREFIX, strlen(SEAL_PREFIX)) != 0)
+		return NULL;
+	sealed += strlen(SEAL_PREFIX);
+	if ((box = gr_b64_decode(sealed, strlen(sealed), &boxlen)) == NULL)
+		return NULL;
+	if (boxlen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		goto out;
+	n = boxlen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	if ((plain = malloc(n + 1)) == NULL)
+		goto out;
+	seal_key(secret, secretlen, key);
+	if (crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
+	    boxlen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
+		free(plain);
+		plain = NULL;
+	} else {
+		plain[n] = '\0';
+		if (lenp != NULL)
+			*lenp = n;
+	}
+	sodium_memzero(key, sizeof(key));
+out:
+	free(box);
+	return plain;
+}
+
 int
 gr_ct_equal(const void *a, const void *b, size_t n)
 {

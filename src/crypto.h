@@ -34,6 +34,22 @@ char	*gr_b64url_encode(const unsigned char *, size_t);
 /* Decode into a fresh buffer (caller frees), length in *lenp; NULL if bad. */
 unsigned char *gr_b64url_decode(const char *, size_t, size_t *);
 
+/* Standard base64 with '=' padding; the caller frees.  NULL on error. */
+char	*gr_b64_encode(const unsigned char *, size_t);
+/* Decode standard base64 (padding required) into a fresh buffer. */
+unsigned char *gr_b64_decode(const char *, size_t, size_t *);
+
+/*
+ * Seal a secret for the database under a key derived from the server's
+ * crypt secret (crypto_secretbox): "sb1:" and base64 of nonce and box.
+ * The caller frees.  gr_secret_open returns the plaintext, NUL-terminated,
+ * which the caller wipes (sodium_memzero) and frees; NULL when the text
+ * is not ours or was tampered with.
+ */
+char	*gr_secret_seal(const unsigned char *, size_t, const void *, size_t);
+unsigned char *gr_secret_open(const unsigned char *, size_t, const char *,
+	    size_t *);
+
 /* Constant-time equality of two equal-length buffers. */
 int	 gr_ct_equal(const void *, const void *, size_t);
 

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "src/db.h"
+#include "src/json.h"
 #include "src/log.h"
 
 /* libpq's message for the log: its first line, without the newline. */
@@ -80,6 +83,12 @@ gr_db_connect(struct gr_db *db)
 	}
 	PQsetErrorVerbosity(db->conn, PQERRORS_TERSE);
 	PQsetNoticeProcessor(db->conn, notice, NULL);
+	/* Timestamps leave the database in UTC, whatever the server says. */
+	if (gr_db_script(db, "SET TimeZone TO 'UTC'") == -1) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -251,4 +260,114 @@ int
 gr_db_bool(const PGresult *res, int row, int col)
 {
 	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+/* Type OIDs from pg_type.h, which libpq does not install. */
+#define OID_BOOL	16
+#define OID_INT8	20
+#define OID_INT2	21
+#define OID_INT4	23
+#define OID_JSON	114
+#define OID_TIMESTAMPTZ	1184
+#define OID_JSONB	3802
+
+/* "2026-11-25 11:20:18.123456+00" (UTC session) as ISO 8601. */
+static struct json_object *
+timestamp_json(const char *v)
+{
+	char	 out[64];
+	size_t	 n = strlen(v);
+
+	if (n >= sizeof(out) - 1 || n < 19)
+		return json_object_new_string(v);
+	memcpy(out, v, n + 1);
+	out[10] = 'T';
+	if (n > 3 && strcmp(out + n - 3, "+00") == 0)
+		strcpy(out + n - 3, "Z");
+	return json_object_new_string(out);
+}
+
+static struct json_object *
+value_json(const PGresult *res, int row, int col)
+{
+	const char		*v;
+	struct json_object	*o;
+	char			 err[64];
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	v = PQgetvalue(res, row, col);
+	switch (PQftype(res, col)) {
+	case OID_BOOL:
+		return json_object_new_boolean(v[0] == 't');
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+		return json_object_new_int64(strtoll(v, NULL, 10));
+	case OID_JSON:
+	case OID_JSONB:
+		if ((o = gr_json_parse(v, strlen(v), err, sizeof(err))) != NULL)
+			return o;
+		return NULL;
+	case OID_TIMESTAMPTZ:
+		return timestamp_json(v);
+	default:
+		return json_object_new_string(v);
+	}
+}
+
+static struct json_object *
+row_json(const PGresult *res, int row)
+{
+	struct json_object	*o;
+	int			 c;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	for (c = 0; c < PQnfields(res); c++)
+		json_object_object_add(o, PQfname(res, c),
+		    value_json(res, row, c));
+	return o;
+}
+
+struct json_object *
+gr_db_json(struct gr_db *db, const char *sql, int n, const char *const *p,
+    int one, enum gr_status *st)
+{
+	PGresult		*res;
+	struct json_object	*out;
+	int			 i;
+
+	if ((res = gr_db_exec(db, sql, n, p)) == NULL) {
+		*st = GR_ERROR;
+		return NULL;
+	}
+	if (one) {
+		if (PQntuples(res) == 0) {
+			*st = GR_NOTFOUND;
+			PQclear(res);
+			return NULL;
+		}
+		out = row_json(res, 0);
+	} else {
+		out = json_object_new_array();
+		for (i = 0; out != NULL && i < PQntuples(res); i++)
+			json_object_array_add(out, row_json(res, i));
+	}
+	PQclear(res);
+	*st = out != NULL ? GR_OK : GR_ERROR;
+	return out;
+}
+
+enum gr_status
+gr_db_change(struct gr_db *db, const char *sql, int n, const char *const *p)
+{
+	PGresult	*res;
+	enum gr_status	 st;
+
+	if ((res = gr_db_exec(db, sql, n, p)) == NULL)
+		return gr_db_error_status(db);
+	st = strcmp(PQcmdTuples(res), "0") == 0 ? GR_NOTFOUND : GR_OK;
+	PQclear(res);
+	return st;
 }

@@ -47,6 +47,19 @@ int		 gr_db_begin(struct gr_db *);
 int		 gr_db_commit(struct gr_db *);
 void		 gr_db_rollback(struct gr_db *);
 
+/*
+ * Rows as JSON, keys from the column names: booleans, integers, json
+ * columns and NULL keep their type, timestamps become ISO 8601 in UTC,
+ * everything else a string.  With one == 0: an array of objects.  With
+ * one != 0: the first row's object, or NULL with *st GR_NOTFOUND.  NULL
+ * with *st GR_ERROR when the query failed.  The caller puts the result.
+ */
+struct json_object *gr_db_json(struct gr_db *, const char *, int,
+		    const char *const *, int, enum gr_status *);
+/* Run a statement that changes rows: GR_NOTFOUND when it changed none. */
+enum gr_status	 gr_db_change(struct gr_db *, const char *, int,
+		    const char *const *);
+
 /* Copy column c of row 0 into a fresh string (caller frees); NULL if null. */
 char		*gr_db_strdup(const PGresult *, int, int);
 /* PQgetvalue as a bool ('t'). */

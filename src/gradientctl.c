@@ -1,6 +1,7 @@
 /*
- * gradientctl.c - the administration tool: schema migrations now; state
- * files, users and key rotation as those land.  Only calls the library.
+ * gradientctl.c - the administration tool: schema migrations and the
+ * declarative state file now; users and key rotation as those land.  Only
+ * calls the library.
  */
 #include "config.h"
 
@@ -9,15 +10,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "src/buf.h"
 #include "src/conf.h"
+#include "src/crypto.h"
 #include "src/db.h"
 #include "src/log.h"
 #include "src/migrate.h"
+#include "src/state.h"
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: gradientctl [-v] [-f file] migrate\n"
+	    "       gradientctl [-v] [-f file] state apply | check statefile\n"
 	    "       gradientctl version\n");
 	exit(1);
 }
@@ -42,6 +47,62 @@ cmd_migrate(struct gr_config *cfg)
 	}
 	printf("%d migration%s applied\n", n, n == 1 ? "" : "s");
 	return 0;
+}
+
+/*
+ * Apply the state file (check: the same work, rolled back).  Prints one
+ * line per created or updated object and a summary; on any error prints
+ * only the error and writes nothing.
+ */
+static int
+cmd_state(struct gr_config *cfg, const char *verb, const char *path)
+{
+	struct gr_state		*st = NULL;
+	struct gr_state_counts	 n;
+	struct gr_buf		 report = GR_BUF_INIT;
+	struct gr_db		*db = NULL;
+	char			 err[1024];
+	int			 dry, rc = 1;
+
+	if (strcmp(verb, "apply") == 0)
+		dry = 0;
+	else if (strcmp(verb, "check") == 0)
+		dry = 1;
+	else
+		usage();
+	if (gr_crypto_init() == -1)
+		fatalx("cannot initialise libsodium");
+	if (gr_config_load_secrets(cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((st = gr_state_load(path, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((db = gr_db_new(cfg->database_url)) == NULL)
+		fatalx("out of memory");
+	if (gr_db_connect(db) == -1)
+		goto out;
+	if (gr_state_apply(db, cfg, st, dry, &report, &n, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: %s", path, err);
+		goto out;
+	}
+	fputs(gr_buf_str(&report), stdout);
+	if (dry)
+		printf("state check: %zu to create, %zu to update, %zu "
+		    "unchanged; nothing written\n", n.created, n.updated,
+		    n.unchanged);
+	else
+		printf("state: %zu created, %zu updated, %zu unchanged\n",
+		    n.created, n.updated, n.unchanged);
+	rc = 0;
+out:
+	gr_db_free(db);
+	gr_buf_release(&report);
+	gr_state_free(st);
+	return rc;
 }
 
 int
@@ -78,6 +139,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if (strcmp(argv[0], "migrate") == 0 && argc == 1)
 		rc = cmd_migrate(&cfg);
+	else if (strcmp(argv[0], "state") == 0 && argc == 3)
+		rc = cmd_state(&cfg, argv[1], argv[2]);
 	else
 		usage();
 	gr_config_release(&cfg);

@@ -272,26 +272,12 @@ gr_user_update(struct gr_db *db, const char *id, const char *username,
 	return st;
 }
 
-/* Run a statement that changes rows; GR_NOTFOUND when it changed none. */
-static enum gr_status
-change(struct gr_db *db, const char *sql, int n, const char *const *p)
-{
-	PGresult	*res;
-	enum gr_status	 st;
-
-	if ((res = gr_db_exec(db, sql, n, p)) == NULL)
-		return gr_db_error_status(db);
-	st = strcmp(PQcmdTuples(res), "0") == 0 ? GR_NOTFOUND : GR_OK;
-	PQclear(res);
-	return st;
-}
-
 enum gr_status
 gr_user_delete(struct gr_db *db, const char *id)
 {
 	const char	*p[1] = { id };
 
-	return change(db, SQL_USER_DELETE, 1, p);
+	return gr_db_change(db, SQL_USER_DELETE, 1, p);
 }
 
 enum gr_status
@@ -393,7 +379,7 @@ gr_session_revoke(struct gr_db *db, const char *session_id)
 {
 	const char	*p[1] = { session_id };
 
-	return change(db, SQL_SESSION_REVOKE, 1, p);
+	return gr_db_change(db, SQL_SESSION_REVOKE, 1, p);
 }
 
 enum gr_status
@@ -433,7 +419,7 @@ gr_apikey_create(struct gr_db *db, const char *user_id, const char *name,
 {
 	const char	*p[3] = { user_id, name, digest };
 
-	return change(db, SQL_APIKEY_CREATE, 3, p);
+	return gr_db_change(db, SQL_APIKEY_CREATE, 3, p);
 }
 
 enum gr_status
@@ -441,5 +427,5 @@ gr_apikey_delete(struct gr_db *db, const char *user_id, const char *name)
 {
 	const char	*p[2] = { user_id, name };
 
-	return change(db, SQL_APIKEY_DELETE, 2, p);
+	return gr_db_change(db, SQL_APIKEY_DELETE, 2, p);
 }

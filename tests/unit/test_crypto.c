@@ -1,0 +1,98 @@
+/*
+ * test_crypto.c - sealing secrets for the database, base64, API keys.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "src/crypto.h"
+
+static const unsigned char key1[] = "0123456789abcdef0123456789abcdef";
+static const unsigned char key2[] = "fedcba9876543210fedcba9876543210";
+
+static void
+setup(void)
+{
+	cr_assert_eq(gr_crypto_init(), 0);
+}
+
+TestSuite(crypto, .init = setup);
+
+Test(crypto, seal_then_open_round_trips)
+{
+	const char	 plain[] = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n";
+	char		*sealed;
+	unsigned char	*back;
+	size_t		 n;
+
+	sealed = gr_secret_seal(key1, 32, plain, strlen(plain));
+	cr_assert_not_null(sealed);
+	cr_assert_eq(strncmp(sealed, "sb1:", 4), 0);
+	cr_assert_null(strstr(sealed, "OPENSSH"));
+	back = gr_secret_open(key1, 32, sealed, &n);
+	cr_assert_not_null(back);
+	cr_assert_eq(n, strlen(plain));
+	cr_assert_str_eq((char *)back, plain);
+	free(back);
+	free(sealed);
+}
+
+Test(crypto, sealing_twice_differs)
+{
+	char	*a = gr_secret_seal(key1, 32, "same", 4);
+	char	*b = gr_secret_seal(key1, 32, "same", 4);
+
+	cr_assert_str_neq(a, b);	/* fresh nonce each time */
+	free(a);
+	free(b);
+}
+
+Test(crypto, wrong_key_or_tampering_is_refused)
+{
+	char		*sealed = gr_secret_seal(key1, 32, "secret", 6);
+	size_t		 n, i;
+
+	cr_assert_null(gr_secret_open(key2, 32, sealed, &n));
+	/* Flip one base64 character in the box. */
+	i = strlen(sealed) - 6;
+	sealed[i] = sealed[i] == 'A' ? 'B' : 'A';
+	cr_assert_null(gr_secret_open(key1, 32, sealed, &n));
+	cr_assert_null(gr_secret_open(key1, 32, "plain text", &n));
+	cr_assert_null(gr_secret_open(key1, 32, "sb1:", &n));
+	cr_assert_null(gr_secret_open(key1, 32, "sb1:AAAA", &n));
+	free(sealed);
+}
+
+Test(crypto, base64_round_trip_and_strictness)
+{
+	unsigned char	*p;
+	char		*s;
+	size_t		 n;
+
+	s = gr_b64_encode((const unsigned char *)"hello", 5);
+	cr_assert_str_eq(s, "aGVsbG8=");
+	p = gr_b64_decode(s, strlen(s), &n);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(memcmp(p, "hello", 5), 0);
+	free(p);
+	free(s);
+	cr_assert_null(gr_b64_decode("aGVsbG8", 7, &n));	/* no padding */
+	cr_assert_null(gr_b64_decode("aGV*bG8=", 8, &n));
+}
+
+Test(crypto, api_keys_have_their_shape)
+{
+	char	 k[GR_APIKEY_LEN + 1], l[GR_APIKEY_LEN + 1];
+
+	gr_apikey_new(k);
+	gr_apikey_new(l);
+	cr_assert_eq(strlen(k), GR_APIKEY_LEN);
+	cr_assert_eq(gr_apikey_shape(k), 1);
+	cr_assert_str_neq(k, l);
+	k[10] = 'X';
+	cr_assert_eq(gr_apikey_shape(k), 0);
+	cr_assert_eq(gr_apikey_shape("GRAD"), 0);
+}
