@@ -33,8 +33,8 @@
 #include "src/log.h"
 #include "src/proc.h"
 
-#define ERR_MAX		400		/* bytes of git's stderr passed on */
-#define OUT_CAP		(8 * 1024 * 1024)	/* per stream; a ref is ~60 bytes */
+#define ERR_MAX		400		/* bytes of stderr passed on */
+#define OUT_CAP		(8 * 1024 * 1024) /* per stream; a ref: ~60 bytes */
 #define KNOWN_HOSTS_MAX	(1024 * 1024)
 #define TMP_MAX_LEN	200		/* longest TMPDIR we use */
 
@@ -367,6 +367,7 @@ summarize(const char *text, size_t len, const char *dir, int status,
 	char		 key[PATH_MAX + 8], kh[PATH_MAX + 16];
 	const char	*s, *e, *ls, *t, *lines[64];
 	size_t		 lens[64], nl = 0, total = 0, i, l;
+	unsigned char	 c;
 
 	snprintf(key, sizeof(key), "%s/key", dir);
 	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
@@ -406,12 +407,13 @@ summarize(const char *text, size_t len, const char *dir, int status,
 		    gr_buf_add(&b, lines[i - 1], l) == -1)
 			goto out;
 	}
-	for (i = 0; i < b.len; i++)
-		if (b.data[i] == '\t')
+	for (i = 0; i < b.len; i++) {
+		c = (unsigned char)b.data[i];
+		if (c == '\t')
 			b.data[i] = ' ';
-		else if (b.data[i] != '\n' && ((unsigned char)b.data[i] < 0x20 ||
-		    (unsigned char)b.data[i] > 0x7e))
+		else if (c != '\n' && (c < 0x20 || c > 0x7e))
 			b.data[i] = '?';
+	}
 out:
 	if (b.len > 0)
 		snprintf(err, errsz, "%s", b.data);

@@ -30,7 +30,8 @@ int	 gr_git_url_is_ssh(const char *url);
  * GIT_ALLOW_PROTOCOL=file:git:http:https:ssh, GIT_CONFIG_NOSYSTEM=1,
  * LC_ALL=C, and for SSH URLs GIT_SSH_COMMAND="ssh -F /dev/null
  * -i <tmpdir>/key -o IdentitiesOnly=yes -o BatchMode=yes
- * -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=<tmpdir>/known_hosts
+ * -o StrictHostKeyChecking=accept-new
+ * -o UserKnownHostsFile=<tmpdir>/known_hosts
  * -o GlobalKnownHostsFile=/dev/null -o HashKnownHosts=no
  * -o ConnectTimeout=<t>", where the key (mode 0600) and known_hosts are
  * written from private_pem / known_hosts (either may be NULL; without a key

@@ -38,8 +38,8 @@
 #include "src/proc.h"
 
 #define KILL_GRACE_MS	2000	/* SIGTERM to SIGKILL */
-#define SETTLE_MS	1000	/* after the exit: longest drain, then EOF wait */
-#define TICK_MS		100	/* without a pidfd: how often to look for exit */
+#define SETTLE_MS	1000	/* after exit: longest drain, longest wait */
+#define TICK_MS		100	/* without a pidfd: how often to look */
 #define CHUNK		65536
 #define DEFAULT_PATH	"/usr/bin:/bin"
 
@@ -161,6 +161,11 @@ child(const char *path, const char *const *argv, const char *const *envp,
 	ssize_t			 w;
 	int			 sig, stage = STAGE_SETUP;
 
+	/*
+	 * Ignored signals survive exec; handled ones are reset by it anyway.
+	 * glibc refuses to touch its reserved 32 and 33, which every glibc
+	 * program sets up for itself.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
@@ -208,7 +213,7 @@ collect(struct gr_proc *p, int *fdp, struct gr_buf *b, size_t cap,
 	if ((n = read(*fdp, chunk, CHUNK)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return;
-		n = 0;			/* treat a broken pipe as its end */
+		n = 0;			/* a broken pipe is its end */
 	}
 	if (n == 0) {
 		close(*fdp);
@@ -241,7 +246,7 @@ pump(struct gr_proc *p, int *outfd, int *errfd, int pidfd, int wait_ms,
 	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 	pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
 	if ((n = poll(pfd, 3, wait_ms)) <= 0)
-		return 0;		/* timeout, or EINTR: the caller loops */
+		return 0;		/* timeout or EINTR: caller loops */
 	if (pfd[0].revents != 0)
 		collect(p, outfd, &p->out, cap, chunk);
 	if (pfd[1].revents != 0)
@@ -279,10 +284,12 @@ gr_proc_run(const char *const *argv, const char *const *envp,
 	sigset_t		 all, hold, old, during;
 	char			*path = NULL, *chunk = NULL;
 	int			 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int			 statp[2] = { -1, -1 }, nullfd = -1, pidfd = -1;
-	int			 masked = 0, chld_changed = 0, wstatus;
-	int			 saved, rc = -1, termed = 0, killed = 0, swept = 0;
-	int64_t			 now, next, deadline = 0, kill_at = 0, settle = 0;
+	int			 statp[2] = { -1, -1 };
+	int			 nullfd = -1, pidfd = -1, wstatus, saved;
+	int			 masked = 0, chld_changed = 0, rc = -1;
+	int			 termed = 0, killed = 0, swept = 0;
+	int64_t			 now, next, deadline = 0, kill_at = 0;
+	int64_t			 settle = 0;
 	ssize_t			 n;
 	pid_t			 pid = -1, w;
 

@@ -22,9 +22,9 @@
 struct gr_proc {
 	int		 status;	/* exit status, or 128+signal */
 	int		 timed_out;	/* killed by the timeout */
-	struct gr_buf	 out;		/* stdout, at most cap bytes kept */
-	struct gr_buf	 err;		/* stderr, at most cap bytes kept */
-	int		 truncated;	/* more output than cap was discarded */
+	struct gr_buf	 out;		/* stdout, at most cap bytes */
+	struct gr_buf	 err;		/* stderr, at most cap bytes */
+	int		 truncated;	/* output beyond cap was dropped */
 };
 
 /*

@@ -199,7 +199,8 @@ next:
 static void
 step_failed(struct check *c, int rc, const char *step, const char *prep)
 {
-	char	*msg = NULL, line[LINE_MAX_SHOWN + 4];
+	const char	*shown;
+	char		*msg = NULL, line[LINE_MAX_SHOWN + 4];
 
 	if (rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_EAGAIN) {
 		check_err(c, "connection to %s timed out during %s (after "
@@ -214,9 +215,8 @@ step_failed(struct check *c, int rc, const char *step, const char *prep)
 		return;
 	}
 	libssh2_session_last_error(c->s, &msg, NULL, 0);
-	if (msg == NULL || *msg == '\0')
-		msg = (char *)"unknown libssh2 error";
-	first_line(line, sizeof(line), msg, strlen(msg));
+	shown = msg != NULL && *msg != '\0' ? msg : "unknown libssh2 error";
+	first_line(line, sizeof(line), shown, strlen(shown));
 	check_err(c, "%s %s %s failed: %s", step, prep, c->where, line);
 }
 

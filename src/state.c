@@ -165,7 +165,7 @@ struct st_member {
 struct st_org {
 	char		 where[WHERE_MAX];
 	const char	*name, *display, *description;
-	char		*pem;		/* NULL: generate on create, then keep */
+	char		*pem;		/* NULL: made on create, then kept */
 	size_t		 pemlen;
 	char		*pub;		/* the public line of pem */
 	struct st_member *members;
@@ -191,7 +191,7 @@ struct st_cache {
 	char		 where[WHERE_MAX];
 	const char	*name, *display, *description, *owner;
 	long long	 priority;
-	char		*sec;		/* NULL: generate on create, then keep */
+	char		*sec;		/* NULL: made on create, then kept */
 	size_t		 seclen;
 	char		*pub;
 	const char	**orgs;
@@ -409,8 +409,8 @@ get_names(struct json_object *o, const char *where, const char *key,
 		return 0;
 	}
 	if (*n < min || *n > max)
-		return fail(err, errsz, "%s.%s: expected %zu to %zu %s", where,
-		    key, min, max, what);
+		return fail(err, errsz, "%s.%s: expected an array of %zu to "
+		    "%zu entries", where, key, min, max);
 	if ((*out = calloc(*n + 1, sizeof(**out))) == NULL)
 		return fail(err, errsz, "out of memory");
 	for (i = 0; i < *n; i++) {
@@ -421,7 +421,7 @@ get_names(struct json_object *o, const char *where, const char *key,
 		    !valid(json_object_get_string(e))) {
 			free(*out);
 			*out = NULL;
-			return fail(err, errsz, "%s.%s[%zu]: expected one of %s",
+			return fail(err, errsz, "%s.%s[%zu]: expected %s",
 			    where, key, i, what);
 		}
 		(*out)[i] = json_object_get_string(e);
@@ -644,8 +644,8 @@ parse_member(struct json_object *o, struct st_member *m, char *err,
 	    err, errsz) == -1)
 		return -1;
 	if ((m->role = gr_role_parse(role)) == GR_ROLE_NONE)
-		return fail(err, errsz, "%s.role: expected admin, write or view",
-		    m->where);
+		return fail(err, errsz, "%s.role: expected admin, write or "
+		    "view", m->where);
 	return 0;
 }
 
@@ -785,7 +785,7 @@ parse_server(struct json_object *o, struct st_server *v, char *err,
 		return fail(err, errsz, "%s.username: expected a user name of "
 		    "lowercase letters, digits, '_' or '-'", v->where);
 	if (get_names(o, v->where, "architectures", GR_FIELD_REQUIRED,
-	    gr_system_valid, 1, 16, "Nix systems such as \"x86_64-linux\"",
+	    gr_system_valid, 1, 16, "a Nix system such as \"x86_64-linux\"",
 	    &names, &n, err, errsz) == -1)
 		return -1;
 	v->archs = names_json(names, n);
@@ -793,7 +793,7 @@ parse_server(struct json_object *o, struct st_server *v, char *err,
 	if (v->archs == NULL)
 		return fail(err, errsz, "out of memory");
 	if (get_names(o, v->where, "features", GR_FIELD_OPTIONAL,
-	    gr_feature_valid, 0, 64, "feature names such as \"kvm\"", &names,
+	    gr_feature_valid, 0, 64, "a feature name such as \"kvm\"", &names,
 	    &n, err, errsz) == -1)
 		return -1;
 	v->features = names_json(names, n);
@@ -834,7 +834,7 @@ parse_cache(struct gr_state *s, struct json_object *o, struct st_cache *c,
 	    sizeof(msg)))
 		return fail(err, errsz, "%s.owner: %s", c->where, msg);
 	if (get_names(o, c->where, "organizations", GR_FIELD_OPTIONAL,
-	    gr_valid_slug, 0, 1024, "organization names", &c->orgs, &c->norgs,
+	    gr_valid_slug, 0, 1024, "an organization name", &c->orgs, &c->norgs,
 	    err, errsz) == -1)
 		return -1;
 	if (keyfile == NULL)
@@ -845,7 +845,8 @@ parse_cache(struct gr_state *s, struct json_object *o, struct st_cache *c,
 	if (cachekey_check(c->sec, &c->pub) == -1)
 		return fail(err, errsz, "%s.signing_key_file: %s: not a Nix "
 		    "secret key (NAME:BASE64 of 64 bytes, as written by "
-		    "nix-store --generate-binary-cache-key)", c->where, keyfile);
+		    "nix-store --generate-binary-cache-key)", c->where,
+		    keyfile);
 	return 0;
 }
 
@@ -905,8 +906,8 @@ parse_all(struct gr_state *s, char *err, size_t errsz)
 				    "already defined by users[%zu]", u->where,
 				    u->username, j);
 			if (strcasecmp(s->users[j].email, u->email) == 0)
-				return fail(err, errsz, "%s.email: already used "
-				    "by users[%zu]", u->where, j);
+				return fail(err, errsz, "%s.email: already "
+				    "used by users[%zu]", u->where, j);
 		}
 	}
 
@@ -1110,7 +1111,7 @@ struct apply {
 	struct gr_state_counts	*counts;
 	char			*err;
 	size_t			 errsz;
-	char			 parts[128];	/* what changed, for the report */
+	char			 parts[128];	/* what changed, to report */
 };
 
 /* The statement failed: say which object, and why when we know. */
@@ -1119,8 +1120,8 @@ db_fail(struct apply *a, const char *where)
 {
 	if (gr_db_error_status(a->db) == GR_CONFLICT) {
 		if (strcmp(a->db->constraint, "user_email_key") == 0)
-			return fail(a->err, a->errsz, "%s.email: already used by "
-			    "another account", where);
+			return fail(a->err, a->errsz, "%s.email: already used "
+			    "by another account", where);
 		return fail(a->err, a->errsz, "%s: conflicts with an existing "
 		    "object (%s)", where, a->db->constraint);
 	}
@@ -1563,8 +1564,8 @@ apply_cache(struct apply *a, const struct st_cache *c)
 		    uid)) == -1)
 			goto out;
 		if (!found) {
-			fail(a->err, a->errsz, "%s: no user '%s' in the file or "
-			    "the database", where, c->owner);
+			fail(a->err, a->errsz, "%s: no user '%s' in the file "
+			    "or the database", where, c->owner);
 			goto out;
 		}
 		owned = 1;
@@ -1630,8 +1631,8 @@ apply_cache(struct apply *a, const struct st_cache *c)
 		    oid)) == -1)
 			goto out;
 		if (!found) {
-			fail(a->err, a->errsz, "%s: no organization '%s' in the "
-			    "file or the database", where, c->orgs[i]);
+			fail(a->err, a->errsz, "%s: no organization '%s' in "
+			    "the file or the database", where, c->orgs[i]);
 			goto out;
 		}
 		p[0] = oid;
