@@ -291,7 +291,7 @@ projects_check_repository(struct gr_req *r)
 		goto out;
 	}
 	if (known_out != NULL && strcmp(known_out, known) != 0)
-		(void)gr_org_known_hosts_set(r->db, org.id, known_out);
+		(void)gr_org_known_hosts_set(r->db, org.id, known, known_out);
 	(void)gr_project_checked(r->db, p.id);
 	snprintf(err, sizeof(err), "Repository is accessible (%d ref%s)",
 	    refs, refs == 1 ? "" : "s");

@@ -70,8 +70,10 @@ static const char SQL_SSH_SET[] =
     " WHERE id = $1::uuid";
 static const char SQL_KNOWN_HOSTS[] =
     "SELECT known_hosts FROM organization WHERE id = $1::uuid";
+/* Only over the text we read, so two checks at once lose nothing. */
 static const char SQL_KNOWN_HOSTS_SET[] =
-    "UPDATE organization SET known_hosts = $2 WHERE id = $1::uuid";
+    "UPDATE organization SET known_hosts = $3 WHERE id = $1::uuid"
+    " AND known_hosts = $2";
 
 static const char SQL_CACHES[] =
     "SELECT c.id, c.name FROM organization_cache s"
@@ -363,11 +365,12 @@ gr_org_known_hosts(struct gr_db *db, const char *id)
 }
 
 enum gr_status
-gr_org_known_hosts_set(struct gr_db *db, const char *id, const char *text)
+gr_org_known_hosts_set(struct gr_db *db, const char *id, const char *old,
+    const char *text)
 {
-	const char	*p[2] = { id, text };
+	const char	*p[3] = { id, old, text };
 
-	return gr_db_change(db, SQL_KNOWN_HOSTS_SET, 2, p);
+	return gr_db_change(db, SQL_KNOWN_HOSTS_SET, 3, p);
 }
 
 struct json_object *

@@ -83,8 +83,9 @@ enum gr_status	 gr_org_ssh_set(struct gr_db *, const char *, const char *,
 		    const char *);
 /* The known_hosts text used for git over SSH (caller frees). */
 char		*gr_org_known_hosts(struct gr_db *, const char *);
+/* Replace the known_hosts text, if it is still old (else GR_NOTFOUND). */
 enum gr_status	 gr_org_known_hosts_set(struct gr_db *, const char *,
-		    const char *);
+		    const char *, const char *);
 
 /* [{id, name}] of the caches the organization is subscribed to. */
 struct json_object *gr_org_caches(struct gr_db *, const char *,
