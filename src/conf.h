@@ -21,7 +21,12 @@ struct gr_config {
 	char		*jwt_secret_file;
 	char		*crypt_secret_file;
 	char		*server_name;
+	char		*state_dir;
+	char		*nix_bin;
 	long long	 children;
+	long long	 worker_slots;
+	long long	 lease_seconds;
+	long long	 eval_timeout;
 	long long	 ssh_timeout;
 	long long	 git_timeout;
 	long long	 max_body_size;

@@ -442,21 +442,20 @@ count_refs(const char *s, size_t len)
 }
 
 int
-gr_git_ls_remote(const char *url, const char *private_pem,
-    const char *known_hosts, int timeout, char **known_hosts_out,
-    int *refs, char *err, size_t errsz)
+gr_git_run(const char *const *args, const char *cwd, int ssh,
+    const char *private_pem, const char *known_hosts, int timeout,
+    char **known_hosts_out, struct gr_proc *result, char *err, size_t errsz)
 {
 	struct gr_proc	 pr;
 	struct gr_buf	 sshcmd = GR_BUF_INIT;
-	const char	*argv[] = { "git", "ls-remote", "--heads", "--tags",
-	    "--", url, NULL };
+	const char	*argv[GR_GIT_MAXARGS + 2];
 	const char	*envp[12], *base;
 	char		 dir[TMP_MAX_LEN + 32], keypath[TMP_MAX_LEN + 64];
 	char		 khpath[TMP_MAX_LEN + 64], home[TMP_MAX_LEN + 64];
 	char		 ceiling[TMP_MAX_LEN + 64];
 	char		*kh = NULL;
-	size_t		 ne = 0;
-	int		 ssh, made = 0, ran = 0, rc = -1;
+	size_t		 ne = 0, na;
+	int		 made = 0, ran = 0, rc = -1;
 	char		 dummy[1];
 
 	memset(&pr, 0, sizeof(pr));
@@ -467,13 +466,15 @@ gr_git_ls_remote(const char *url, const char *private_pem,
 	err[0] = '\0';
 	if (known_hosts_out != NULL)
 		*known_hosts_out = NULL;
-	if (refs != NULL)
-		*refs = 0;
-	if (!gr_git_url_valid(url)) {
-		snprintf(err, errsz, "invalid repository URL");
-		return -1;
+	argv[0] = "git";
+	for (na = 0; args[na] != NULL; na++) {
+		if (na == GR_GIT_MAXARGS) {
+			snprintf(err, errsz, "too many arguments");
+			return -1;
+		}
+		argv[na + 1] = args[na];
 	}
-	ssh = gr_git_url_is_ssh(url);
+	argv[na + 1] = NULL;
 
 	base = tmp_base();
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/gradient-git.XXXXXX",
@@ -526,7 +527,8 @@ gr_git_ls_remote(const char *url, const char *private_pem,
 	}
 	envp[ne] = NULL;
 
-	if (gr_proc_run(argv, envp, dir, timeout, OUT_CAP, &pr) == -1) {
+	if (gr_proc_run(argv, envp, cwd != NULL ? cwd : dir, timeout, OUT_CAP,
+	    &pr) == -1) {
 		snprintf(err, errsz, "cannot run git: %s", strerror(errno));
 		goto out;
 	}
@@ -552,14 +554,44 @@ gr_git_ls_remote(const char *url, const char *private_pem,
 		}
 		*known_hosts_out = kh;
 	}
-	if (refs != NULL)
-		*refs = count_refs(gr_buf_str(&pr.out), pr.out.len);
 	rc = 0;
 out:
-	if (ran)
-		gr_proc_release(&pr);
+	if (ran) {
+		if (rc == 0 && result != NULL) {
+			*result = pr;	/* the caller releases it */
+			ran = 0;
+		} else
+			gr_proc_release(&pr);
+	}
 	gr_buf_release(&sshcmd);
 	if (made && rm_tree_at(AT_FDCWD, dir, 0) == -1)
 		log_warn("cannot remove %s", dir);
 	return rc;
+}
+
+int
+gr_git_ls_remote(const char *url, const char *private_pem,
+    const char *known_hosts, int timeout, char **known_hosts_out,
+    int *refs, char *err, size_t errsz)
+{
+	const char	*args[] = { "ls-remote", "--heads", "--tags", "--", url,
+			    NULL };
+	struct gr_proc	 pr;
+
+	if (refs != NULL)
+		*refs = 0;
+	if (known_hosts_out != NULL)
+		*known_hosts_out = NULL;
+	if (!gr_git_url_valid(url)) {
+		if (err != NULL && errsz > 0)
+			snprintf(err, errsz, "invalid repository URL");
+		return -1;
+	}
+	if (gr_git_run(args, NULL, gr_git_url_is_ssh(url), private_pem,
+	    known_hosts, timeout, known_hosts_out, &pr, err, errsz) == -1)
+		return -1;
+	if (refs != NULL)
+		*refs = count_refs(gr_buf_str(&pr.out), pr.out.len);
+	gr_proc_release(&pr);
+	return 0;
 }

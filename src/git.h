@@ -13,7 +13,10 @@
 
 #include <stddef.h>
 
+#include "src/proc.h"
+
 #define GR_GIT_URL_MAX	1024
+#define GR_GIT_MAXARGS	16
 
 /*
  * 1 if url is an allowed repository URL: https://, http://, git://,
@@ -50,5 +53,17 @@ int	 gr_git_url_is_ssh(const char *url);
 int	 gr_git_ls_remote(const char *url, const char *private_pem,
 	    const char *known_hosts, int timeout, char **known_hosts_out,
 	    int *refs, char *err, size_t errsz);
+
+/*
+ * Run "git ARGS..." in cwd (NULL: the private temporary directory) with
+ * the environment above; ssh says whether to set up GIT_SSH_COMMAND with
+ * private_pem and known_hosts.  On success returns 0 and, when result is
+ * not NULL, hands over the finished process (its stdout in result->out),
+ * which the caller gr_proc_release()s.  Errors as for gr_git_ls_remote.
+ */
+int	 gr_git_run(const char *const *args, const char *cwd, int ssh,
+	    const char *private_pem, const char *known_hosts, int timeout,
+	    char **known_hosts_out, struct gr_proc *result, char *err,
+	    size_t errsz);
 
 #endif /* GRADIENT_GIT_H */

@@ -275,6 +275,18 @@ until(int64_t t, int64_t now)
 	return t - now > INT_MAX ? INT_MAX : (int)(t - now);
 }
 
+/* The process group of the program being run, for gr_proc_kill(). */
+static volatile sig_atomic_t	 running_pgid;
+
+void
+gr_proc_kill(void)
+{
+	pid_t	 pg = (pid_t)running_pgid;
+
+	if (pg > 0)
+		(void)killpg(pg, SIGKILL);
+}
+
 int
 gr_proc_run(const char *const *argv, const char *const *envp,
     const char *cwd, int timeout, size_t cap, struct gr_proc *p)
@@ -380,6 +392,7 @@ gr_proc_run(const char *const *argv, const char *const *envp,
 		goto fail;
 	}
 
+	running_pgid = pid;	/* the child leads its own group */
 #ifdef SYS_pidfd_open
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
@@ -432,6 +445,7 @@ gr_proc_run(const char *const *argv, const char *const *envp,
 
 	while ((w = waitpid(pid, &wstatus, 0)) == -1 && errno == EINTR)
 		;
+	running_pgid = 0;
 	if (w == -1) {
 		log_warn("waitpid %s", argv[0]);
 		p->status = -1;

@@ -47,5 +47,11 @@ struct gr_proc {
 int	 gr_proc_run(const char *const *argv, const char *const *envp,
 	    const char *cwd, int timeout, size_t cap, struct gr_proc *);
 void	 gr_proc_release(struct gr_proc *);
+/*
+ * Kill the process group of the program gr_proc_run() is running now, if
+ * any.  Async-signal-safe: a SIGTERM handler calls it before _exit(2) so
+ * that nothing the run started outlives the caller.
+ */
+void	 gr_proc_kill(void);
 
 #endif /* GRADIENT_PROC_H */
