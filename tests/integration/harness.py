@@ -70,8 +70,9 @@ class Response:
 
 
 class Stack:
-    def __init__(self, children=3, extra_config=None):
+    def __init__(self, children=3, extra_config=None, worker=True):
         self.children = children
+        self.worker = worker
         self.extra_config = extra_config or {}
         self.procs = {}
         self.dir = None
@@ -90,6 +91,8 @@ class Stack:
             self._run([os.path.join(BUILDDIR, "src", "gradientctl"), "-f",
                        self.conf, "migrate"])
             self.start_fcgi()
+            if self.worker:
+                self.start_worker()
             self._start_nginx()
             wait_for(self._healthy, "the API to answer /health")
         except Exception:
@@ -101,7 +104,9 @@ class Stack:
     def stop(self):
         """Stop every process; returns sanitizer reports found in the logs
         (ASan, UBSan and LeakSanitizer write there, the last one at exit)."""
-        for name in ("nginx", "fcgi", "postgres"):
+        for name in ["nginx"] + sorted(n for n in self.procs
+                                       if n.startswith("worker")) + \
+                ["fcgi", "postgres"]:
             p = self.procs.pop(name, None)
             if p is not None:
                 # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait
@@ -115,13 +120,15 @@ class Stack:
 
     def sanitizer_reports(self):
         found = []
-        path = os.path.join(self.dir or "", "fcgi.log")
-        if os.path.exists(path):
+        for name in ("fcgi.log", "worker.log"):
+            path = os.path.join(self.dir or "", name)
+            if not os.path.exists(path):
+                continue
             with open(path, errors="replace") as f:
                 for line in f:
                     if ("Sanitizer" in line and "ERROR" in line) or \
                             "runtime error:" in line:
-                        found.append(line.rstrip())
+                        found.append(name + ": " + line.rstrip())
         return found
 
     def _run(self, argv, **kw):
@@ -186,6 +193,7 @@ class Stack:
             "sql_dir": os.path.join(SRCDIR, "sql"),
             "jwt_secret_file": os.path.join(self.dir, "jwt_secret"),
             "crypt_secret_file": os.path.join(self.dir, "crypt_secret"),
+            "state_dir": os.path.join(self.dir, "worker"),
         }
         cfg.update(self.extra_config)
         self.conf = os.path.join(self.dir, "gradient.conf")
@@ -201,6 +209,25 @@ class Stack:
             [os.path.join(BUILDDIR, "fcgi", "gradient-fcgi"), "-f", self.conf],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.socket), "the responder socket")
+
+    def start_worker(self, name="worker"):
+        """Start a gradient-worker (as root: it runs nix, which needs the
+        store); several may run under different names."""
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        self.procs[name] = subprocess.Popen(
+            [os.path.join(BUILDDIR, "worker", "gradient-worker"), "-f",
+             self.conf],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        path = os.path.join(self.dir, name + ".log")
+        wait_for(lambda: b"listening for evaluations" in
+                 open(path, "rb").read(), "the worker to listen")
+        return self.procs[name]
+
+    def stop_worker(self, name="worker", sig=signal.SIGTERM):
+        p = self.procs.pop(name, None)
+        if p is not None:
+            stop_process(p, sig=sig)
+        return p
 
     def _start_nginx(self):
         self.port = free_port()
@@ -233,7 +260,8 @@ class Stack:
     def tail_logs(self, lines=30):
         if not self.dir:
             return
-        for name in ("fcgi.log", "nginx-error.log", "postgres.log"):
+        for name in ("fcgi.log", "worker.log", "nginx-error.log",
+                     "postgres.log"):
             path = os.path.join(self.dir, name)
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
