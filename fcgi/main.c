@@ -383,9 +383,20 @@ static void
 stop_children(int lfd)
 {
 	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
-	int		 i, alive, tries;
+	long long	 grace, tries;
+	int		 i, alive;
 
-	for (tries = 0; tries < 200; tries++) {	/* 10 s */
+	/*
+	 * A child may be inside check-repository or check-connection: give
+	 * it the longest of those before SIGKILL, so that its subprocess
+	 * and temporary key are cleaned up by the child itself.
+	 */
+	grace = 10;
+	if (cfg.git_timeout + 5 > grace)
+		grace = cfg.git_timeout + 5;
+	if (cfg.ssh_timeout * 4 + 5 > grace)
+		grace = cfg.ssh_timeout * 4 + 5;
+	for (tries = 0; tries < grace * 20; tries++) {
 		/*
 		 * Again every half second: a child that took the signal just
 		 * before blocking in accept() is woken by the next one.

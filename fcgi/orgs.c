@@ -59,15 +59,17 @@ req_text(struct gr_req *r, struct json_object *o, const char *key,
 {
 	char	 err[256];
 
-	/* At most 4 bytes a character; the character count is checked next. */
-	if (gr_json_string(o, key, req, req == GR_FIELD_REQUIRED ? 1 : 0,
-	    max * 4, out, err, sizeof(err)) == -1) {
+	/* Type and presence here; the limit is in characters, below. */
+	if (gr_json_string(o, key, req, 0, (size_t)-1, out, err,
+	    sizeof(err)) == -1) {
 		gr_http_error(r, 400, err);
 		return -1;
 	}
-	if (*out != NULL && !gr_valid_text(*out, max)) {
-		gr_http_errorf(r, 400, "field '%s': expected text of at most "
-		    "%zu characters without control characters", key, max);
+	if (*out != NULL && (!gr_valid_text(*out, max) ||
+	    (req == GR_FIELD_REQUIRED && **out == '\0'))) {
+		gr_http_errorf(r, 400, "field '%s': expected text of %s%zu "
+		    "characters without control characters", key,
+		    req == GR_FIELD_REQUIRED ? "1 to " : "at most ", max);
 		return -1;
 	}
 	return 0;
