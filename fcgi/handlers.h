@@ -91,6 +91,20 @@ int	 projects_disable(struct gr_req *);
 int	 projects_details(struct gr_req *);
 int	 projects_entry_points(struct gr_req *);
 int	 projects_check_repository(struct gr_req *);
+int	 projects_evaluate(struct gr_req *);
+
+/* evals.c */
+int	 evals_get(struct gr_req *);
+int	 evals_post(struct gr_req *);
+int	 evals_builds(struct gr_req *);
+int	 evals_stream(struct gr_req *);
+
+/* builds.c */
+int	 builds_direct(struct gr_req *);
+int	 builds_direct_recent(struct gr_req *);
+int	 builds_get(struct gr_req *);
+int	 builds_dependencies(struct gr_req *);
+int	 builds_graph(struct gr_req *);
 
 /* servers.c */
 int	 servers_list(struct gr_req *);

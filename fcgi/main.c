@@ -207,6 +207,42 @@ respond(FCGX_Request *fr, struct gr_req *r, struct gr_buf *head)
 		FCGX_PutStr(r->out.data, (int)r->out.len, fr->out);
 }
 
+/*
+ * gr_req's stream hook: with p NULL, the head of a streamed answer (no
+ * Content-Length; X-Accel-Buffering tells nginx to pass each chunk on at
+ * once), otherwise one chunk; both flushed to nginx at once.
+ */
+static int
+stream_write(struct gr_req *r, const char *p, size_t n)
+{
+	FCGX_Request	*fr = r->stream_ctx;
+	struct gr_buf	 head = GR_BUF_INIT;
+	int		 chunk, rc = 0;
+
+	if (p == NULL) {
+		if (gr_buf_addf(&head, "Status: 200 OK\r\n"
+		    "Content-Type: %s\r\n"
+		    "Cache-Control: no-store\r\n"
+		    "X-Content-Type-Options: nosniff\r\n"
+		    "X-Accel-Buffering: no\r\n"
+		    "%s\r\n", r->stream_type, gr_buf_str(&r->headers)) == -1)
+			return -1;
+		p = head.data;
+		n = head.len;
+	}
+	while (n > 0 && rc == 0) {
+		chunk = n > (1 << 20) ? (1 << 20) : (int)n;
+		if (FCGX_PutStr(p, chunk, fr->out) != chunk)
+			rc = -1;
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	if (rc == 0 && FCGX_FFlush(fr->out) == -1)
+		rc = -1;
+	gr_buf_release(&head);
+	return rc;
+}
+
 /* Read exactly len body bytes; -1 if the client sent fewer. */
 static int
 read_body(FCGX_Request *fr, struct gr_buf *b, size_t len)
@@ -320,8 +356,11 @@ child_main(int lfd)
 		}
 		r.cfg = &cfg;
 		r.db = db;
+		r.stream = stream_write;
+		r.stream_ctx = &fr;
 		handle(&fr, &r, &body);
-		respond(&fr, &r, &head);
+		if (!r.streamed)
+			respond(&fr, &r, &head);
 		FCGX_Finish_r(&fr);
 		gr_req_reset(&r);
 		if (body.cap > 1 << 20)

@@ -65,11 +65,13 @@ req_text(struct gr_req *r, struct json_object *o, const char *key,
 		gr_http_error(r, 400, err);
 		return -1;
 	}
-	if (*out != NULL && (!gr_valid_text(*out, max) ||
-	    (req == GR_FIELD_REQUIRED && **out == '\0'))) {
-		gr_http_errorf(r, 400, "field '%s': expected text of %s%zu "
-		    "characters without control characters", key,
-		    req == GR_FIELD_REQUIRED ? "1 to " : "at most ", max);
+	if (*out != NULL && !gr_valid_text(*out, max)) {
+		gr_http_errorf(r, 400, "field '%s': expected text of at most "
+		    "%zu characters without control characters", key, max);
+		return -1;
+	}
+	if (*out != NULL && req == GR_FIELD_REQUIRED && **out == '\0') {
+		gr_http_errorf(r, 400, "field '%s': must not be empty", key);
 		return -1;
 	}
 	return 0;

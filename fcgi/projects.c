@@ -1,12 +1,14 @@
 /*
  * projects.c - /projects/{org}[/{project}]: projects of an organization.
  *
- * Members read; writers create, change, enable, disable and check them;
- * admins delete them.  check-repository really contacts the repository
- * with the organization's key (git ls-remote in a subprocess).
+ * Members read; writers create, change, enable, disable, check and
+ * evaluate them; admins delete them.  details and entry-points show the
+ * project's evaluations.  check-repository really contacts the
+ * repository with the organization's key (git ls-remote in a subprocess).
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "src/git.h"
 #include "src/json.h"
 #include "src/log.h"
+#include "src/model_eval.h"
 #include "src/model_org.h"
 #include "src/model_project.h"
 
@@ -229,17 +232,28 @@ projects_details(struct gr_req *r)
 {
 	struct gr_org		 org;
 	struct gr_project	 p;
-	struct json_object	*o;
+	struct json_object	*o, *recent, *entry;
+	enum gr_status		 st;
 
 	if (project_request(r, GR_ROLE_VIEW, &org, &p) == -1)
 		return 0;
-	/* Evaluations fill these in once the worker runs them. */
-	if ((o = json_object_new_object()) == NULL)
+	if ((recent = gr_eval_project_recent(r->db, p.id, &st)) == NULL)
+		return gr_http_status(r, st, NULL);
+	if ((entry = gr_eval_project_entry_points(r->db, p.id,
+	    &st)) == NULL) {
+		json_object_put(recent);
+		return gr_http_status(r, st, NULL);
+	}
+	if ((o = json_object_new_object()) == NULL) {
+		json_object_put(recent);
+		json_object_put(entry);
 		return -1;
-	json_object_object_add(o, "latest_evaluation", NULL);
-	json_object_object_add(o, "recent_evaluations",
-	    json_object_new_array());
-	json_object_object_add(o, "entry_points", json_object_new_array());
+	}
+	/* The newest of the recent ones, shared by both keys. */
+	json_object_object_add(o, "latest_evaluation",
+	    json_object_get(json_object_array_get_idx(recent, 0)));
+	json_object_object_add(o, "recent_evaluations", recent);
+	json_object_object_add(o, "entry_points", entry);
 	return gr_http_ok(r, o);
 }
 
@@ -248,10 +262,75 @@ projects_entry_points(struct gr_req *r)
 {
 	struct gr_org		 org;
 	struct gr_project	 p;
+	struct json_object	*arr;
+	enum gr_status		 st;
 
 	if (project_request(r, GR_ROLE_VIEW, &org, &p) == -1)
 		return 0;
-	return gr_http_ok(r, json_object_new_array());
+	if ((arr = gr_eval_project_entry_points(r->db, p.id, &st)) == NULL)
+		return gr_http_status(r, st, NULL);
+	return gr_http_ok(r, arr);
+}
+
+/* 1 if s is a full commit hash: 40 hexadecimal digits. */
+static int
+valid_commit(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < 40; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return s[40] == '\0';
+}
+
+int
+projects_evaluate(struct gr_req *r)
+{
+	struct gr_org		 org;
+	struct gr_project	 p;
+	struct json_object	*o = NULL;
+	const char		*commit = NULL;
+	char			 rev[41], id[37], err[256];
+	enum gr_status		 st;
+	size_t			 i;
+
+	/* Managed projects may be evaluated: that changes no state. */
+	if (project_request(r, GR_ROLE_WRITE, &org, &p) == -1)
+		return 0;
+	/* The body is optional: {"commit": "<40 hex>"}. */
+	if (r->body_len > 0) {
+		if ((o = req_json_object(r)) == NULL)
+			return 0;
+		if (gr_json_string(o, "commit", GR_FIELD_OPTIONAL, 40, 40,
+		    &commit, err, sizeof(err)) == -1 ||
+		    (commit != NULL && !valid_commit(commit))) {
+			gr_http_error(r, 400, "field 'commit': expected a "
+			    "commit hash of 40 hexadecimal digits");
+			goto out;
+		}
+	}
+	if (commit != NULL) {
+		for (i = 0; i < 40; i++)
+			rev[i] = (char)tolower((unsigned char)commit[i]);
+		rev[40] = '\0';
+	}
+	st = gr_eval_enqueue_project(r->db, p.id, commit != NULL ? rev : NULL,
+	    r->user->id, id);
+	if (st == GR_OK) {
+		log_info("request %s: evaluation %s of '%s/%s' queued by '%s'",
+		    r->request_id != NULL ? r->request_id : "-", id, org.name,
+		    r->params[1], r->user->username);
+		gr_http_ok_str(r, id);
+	} else if (st == GR_INVALID)
+		gr_http_error(r, 400, "Project is disabled");
+	else
+		gr_http_status(r, st, "Project not found");
+out:
+	json_object_put(o);
+	return 0;
 }
 
 int

@@ -66,6 +66,18 @@ static const struct route {
 	    projects_check_repository, R_AUTH },
 	{ "POST",	"/projects/{}/{}/active", projects_enable,	R_AUTH },
 	{ "DELETE",	"/projects/{}/{}/active", projects_disable,	R_AUTH },
+	{ "POST",	"/projects/{}/{}/evaluate", projects_evaluate,	R_AUTH },
+
+	{ "GET",	"/evals/{}",		evals_get,		R_AUTH },
+	{ "POST",	"/evals/{}",		evals_post,		R_AUTH },
+	{ "GET",	"/evals/{}/builds",	evals_builds,		R_AUTH },
+	{ "POST",	"/evals/{}/builds",	evals_stream,		R_AUTH },
+
+	{ "POST",	"/builds",		builds_direct,		R_AUTH },
+	{ "GET",	"/builds/direct/recent", builds_direct_recent,	R_AUTH },
+	{ "GET",	"/builds/{}",		builds_get,		R_AUTH },
+	{ "GET",	"/builds/{}/dependencies", builds_dependencies,	R_AUTH },
+	{ "GET",	"/builds/{}/graph",	builds_graph,		R_AUTH },
 
 	{ "GET",	"/servers/{}",		servers_list,		R_AUTH },
 	{ "PUT",	"/servers/{}",		servers_create,		R_AUTH },

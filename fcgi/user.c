@@ -43,10 +43,16 @@ int
 user_delete(struct gr_req *r)
 {
 	enum gr_status	 st;
+	char		 org[65];
 
 	if (r->user->managed)
 		return managed(r);
-	if ((st = gr_user_delete(r->db, r->user->id)) != GR_OK)
+	st = gr_user_delete(r->db, r->user->id, org, sizeof(org));
+	if (st == GR_CONFLICT)
+		return gr_http_errorf(r, 409, "You are the last admin of "
+		    "organization '%s': make another member admin or delete "
+		    "the organization first", org);
+	if (st != GR_OK)
 		return gr_http_status(r, st, "User not found");
 	log_info("request %s: user '%s' deleted",
 	    r->request_id != NULL ? r->request_id : "-", r->user->username);

@@ -59,6 +59,19 @@ struct gr_req {
 	struct gr_buf	 headers;	/* extra "Name: value\r\n" lines */
 	struct gr_buf	 out;		/* body */
 	int		 answered;
+
+	/*
+	 * Streaming, for answers of unknown length (NDJSON logs).  The
+	 * transport sets stream and stream_ctx for each request (NULL: it
+	 * cannot stream).  stream(r, NULL, 0) writes the head with
+	 * stream_type and no Content-Length; stream(r, p, n) writes and
+	 * flushes n bytes.  Both return 0, or -1 once the client is gone.
+	 * Once streamed is set, nothing in out is written.
+	 */
+	int		(*stream)(struct gr_req *, const char *, size_t);
+	void		*stream_ctx;
+	const char	*stream_type;	/* borrowed */
+	int		 streamed;
 };
 
 void	 gr_req_init(struct gr_req *);
@@ -80,6 +93,31 @@ int	 gr_http_errorf(struct gr_req *, int, const char *, ...)
 /* Error for a core status; msg may be NULL for the generic wording. */
 int	 gr_http_status(struct gr_req *, enum gr_status, const char *);
 int	 gr_http_header(struct gr_req *, const char *, const char *);
+
+/*
+ * Start a streamed 200 answer of this content type: the head goes out at
+ * once.  -1 when the transport cannot stream or the client is gone.
+ */
+static inline int
+gr_http_stream_begin(struct gr_req *r, const char *content_type)
+{
+	if (r->stream == NULL || r->streamed)
+		return -1;
+	r->status = 200;
+	r->stream_type = content_type;
+	r->streamed = 1;
+	r->answered = 1;
+	return r->stream(r, NULL, 0);
+}
+
+/* Send n bytes of a streamed answer now; 0, or -1 if the client is gone. */
+static inline int
+gr_http_stream(struct gr_req *r, const char *p, size_t n)
+{
+	if (!r->streamed || r->stream == NULL)
+		return -1;
+	return n == 0 ? 0 : r->stream(r, p, n);
+}
 
 /*
  * Path segment grammars.  A slug: lowercase letters, digits, '-' and '_',

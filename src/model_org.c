@@ -28,8 +28,12 @@ static const char SQL_CREATE[] =
 static const char SQL_CREATOR[] =
     "INSERT INTO organization_user (organization_id, user_id, role)"
     " VALUES ($1::uuid, $2::uuid, 'admin')";
+/* A new name renames the key's comment too ("gradient@<name>"). */
 static const char SQL_UPDATE[] =
-    "UPDATE organization SET name = coalesce($2, name),"
+    "UPDATE organization SET ssh_public_key = CASE WHEN $2::text IS NULL THEN"
+    " ssh_public_key ELSE split_part(ssh_public_key, ' ', 1) || ' ' ||"
+    " split_part(ssh_public_key, ' ', 2) || ' gradient@' || $2 END,"
+    " name = coalesce($2, name),"
     " display_name = coalesce($3, display_name),"
     " description = coalesce($4, description) WHERE id = $1::uuid";
 static const char SQL_DELETE[] =

@@ -35,6 +35,14 @@ static const char SQL_USER_UPDATE[] =
     " WHERE id = $1::uuid";
 static const char SQL_USER_DELETE[] =
     "DELETE FROM \"user\" WHERE id = $1::uuid";
+/* An organization of which this user is the only admin. */
+static const char SQL_LAST_ADMIN[] =
+    "SELECT o.name FROM organization_user m"
+    " JOIN organization o ON o.id = m.organization_id"
+    " WHERE m.user_id = $1::uuid AND m.role = 'admin' AND NOT EXISTS ("
+    " SELECT 1 FROM organization_user a WHERE a.organization_id ="
+    " m.organization_id AND a.role = 'admin' AND a.user_id <> $1::uuid)"
+    " ORDER BY o.name LIMIT 1 FOR UPDATE OF o";
 
 static const char SQL_LOGIN_FIND[] =
     "SELECT id, coalesce(password_hash, '') FROM \"user\""
@@ -273,11 +281,32 @@ gr_user_update(struct gr_db *db, const char *id, const char *username,
 }
 
 enum gr_status
-gr_user_delete(struct gr_db *db, const char *id)
+gr_user_delete(struct gr_db *db, const char *id, char *org, size_t orgsz)
 {
 	const char	*p[1] = { id };
+	PGresult	*res;
+	enum gr_status	 st;
 
-	return gr_db_change(db, SQL_USER_DELETE, 1, p);
+	if (gr_db_begin(db) == -1)
+		return GR_ERROR;
+	if ((res = gr_db_exec(db, SQL_LAST_ADMIN, 1, p)) == NULL) {
+		st = GR_ERROR;
+		goto out;
+	}
+	if (PQntuples(res) > 0) {
+		/* Nobody could manage that organization any more. */
+		snprintf(org, orgsz, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		st = GR_CONFLICT;
+		goto out;
+	}
+	PQclear(res);
+	st = gr_db_change(db, SQL_USER_DELETE, 1, p);
+out:
+	if (st == GR_OK && gr_db_commit(db) == 0)
+		return GR_OK;
+	gr_db_rollback(db);
+	return st == GR_OK ? GR_ERROR : st;
 }
 
 enum gr_status

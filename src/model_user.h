@@ -53,7 +53,11 @@ enum gr_status	 gr_user_username_taken(struct gr_db *, const char *, int *);
 /* Change the non-NULL fields; GR_CONFLICT with which field in msg. */
 enum gr_status	 gr_user_update(struct gr_db *, const char *, const char *,
 		    const char *, const char *, char *, size_t);
-enum gr_status	 gr_user_delete(struct gr_db *, const char *);
+/*
+ * Delete a user; GR_CONFLICT (with the organization's name in org) when
+ * the user is the last admin of an organization.
+ */
+enum gr_status	 gr_user_delete(struct gr_db *, const char *, char *, size_t);
 
 /*
  * The first half of a login: find the account by username or email and,

@@ -441,7 +441,7 @@ parse(struct parser *p, struct gr_drv *d)
 		fail(p, 0, "no buffer");
 		goto out;
 	}
-	if (expect_word(p, "Derive(") == -1 ||
+	if (expect_word(p, "Derive") == -1 || expect(p, '(') == -1 ||
 	    parse_outputs(p, d) == -1 || expect(p, ',') == -1 ||
 	    parse_inputs(p, d) == -1 || expect(p, ',') == -1 ||
 	    parse_strs(p, &d->srcs, &d->nsrcs, STR_STORE_PATH) == -1 ||

@@ -1,7 +1,7 @@
 """sshd.py - a private OpenSSH sshd on loopback for the integration tests.
 
 Sshd(dir) writes its own ed25519 host key, sshd_config and
-authorized_keys into dir (which the caller made and removes); start()
+authorized_keys into dir (made if missing; the caller removes it); start()
 runs "/usr/sbin/sshd -D -e" on 127.0.0.1 and a free port and polls the
 port with a deadline; stop() stops it by its PID.  Logins are for root,
 with public keys only.  Also the small git helpers that the repository
@@ -83,6 +83,7 @@ def pub_field(path):
 class Sshd:
     def __init__(self, dir):
         self.dir = dir
+        os.makedirs(dir, mode=0o700, exist_ok=True)
         self.port = free_port()
         self.host_key = os.path.join(dir, "ssh_host_ed25519_key")
         self.authorized_keys = os.path.join(dir, "authorized_keys")
