@@ -22,6 +22,8 @@
 #define JWT_MAXLEN	4096
 
 static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+/* Its base64url form, made once per process; never freed. */
+static char *issued_header;
 
 static void
 hmac(const unsigned char *key, size_t keylen, const char *msg, size_t len,
@@ -102,14 +104,26 @@ gr_jwt_verify(const unsigned char *key, size_t keylen, const char *tok,
 	if ((d1 = strchr(tok, '.')) == NULL ||
 	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
 		goto out;
-	if ((hdr = gr_b64url_decode(tok, (size_t)(d1 - tok), &hlen)) == NULL ||
-	    (ho = gr_json_parse((const char *)hdr, hlen, err,
-	    sizeof(err))) == NULL || !json_object_is_type(ho, json_type_object))
-		goto out;
-	if (gr_json_string(ho, "alg", GR_FIELD_REQUIRED, 1, 16, &alg, err,
-	    sizeof(err)) != 1 || strcmp(alg, "HS256") != 0) {
-		e = GR_JWT_ALG;
-		goto out;
+	/*
+	 * The header we issue, byte for byte, needs no parsing; any other
+	 * header is decoded and must still name HS256.
+	 */
+	if (issued_header == NULL)
+		issued_header = gr_b64url_encode((const unsigned char *)
+		    jwt_header, sizeof(jwt_header) - 1);
+	if (issued_header == NULL || strlen(issued_header) !=
+	    (size_t)(d1 - tok) || memcmp(issued_header, tok, (size_t)(d1 -
+	    tok)) != 0) {
+		if ((hdr = gr_b64url_decode(tok, (size_t)(d1 - tok),
+		    &hlen)) == NULL || (ho = gr_json_parse((const char *)hdr,
+		    hlen, err, sizeof(err))) == NULL ||
+		    !json_object_is_type(ho, json_type_object))
+			goto out;
+		if (gr_json_string(ho, "alg", GR_FIELD_REQUIRED, 1, 16, &alg,
+		    err, sizeof(err)) != 1 || strcmp(alg, "HS256") != 0) {
+			e = GR_JWT_ALG;
+			goto out;
+		}
 	}
 	if ((sig = gr_b64url_decode(d2 + 1, strlen(d2 + 1), &slen)) == NULL)
 		goto out;
