@@ -14,16 +14,21 @@
   evalflake.py rusage OUT -- COMMAND...
       Run COMMAND (stdin /dev/null, stdout to OUT, stderr to OUT.err) and
       print "wall_s maxrss_kb user_s sys_s status" from wait4(2).
-  evalflake.py watch CONNINFO PROJECT_ID WORKER_PID [TIMEOUT_S]
+  evalflake.py watch CONNINFO PROJECT_ID WORKER_PID WORKER_LOG [TIMEOUT_S]
       Queue an evaluation of the project the way the product does (one
       transaction: INSERT ... RETURNING id; NOTIFY gradient_evaluation),
-      then follow it until it leaves Evaluating: the row (through one psql
-      session, every 10 ms) and the worker's job process and its nix child
-      (/proc, every 10 ms).  Prints key=value lines, times in seconds.
+      then follow it until it leaves Evaluating: the row through one psql
+      session (every 2 ms while Queued, then every 10 ms; each answer
+      carries the server's clock_timestamp()), and the worker's job
+      process and its nix child in /proc (every 10 ms).  Prints key=value
+      lines; times are Unix epoch seconds, all from the one clock of this
+      machine (PostgreSQL, /proc sampling and the worker's log).
   evalflake.py stats V...
       Print "n median p90 max min" of the numbers.
 """
+import calendar
 import os
+import re
 import subprocess
 import sys
 import time
@@ -140,12 +145,36 @@ def proc_info(pid):
         return None
 
 
-def watch(conninfo, project, worker, timeout=600.0):
+def log_times(path, eid):
+    """Epoch times of the worker's "commit" and final log lines for eid."""
+    commit = done = 0.0
+    pat = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z .*"
+                     r"evaluation " + re.escape(eid) + r": (commit |"
+                     r"Evaluating -> )")
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = pat.match(line)
+                if not m:
+                    continue
+                t = calendar.timegm(time.strptime(m.group(1)[:19],
+                                                  "%Y-%m-%dT%H:%M:%S"))
+                t += float("0" + m.group(1)[19:])
+                if m.group(2) == "commit ":
+                    commit = t
+                else:
+                    done = t
+    except OSError:
+        pass
+    return commit, done
+
+
+def watch(conninfo, project, worker, logfile, timeout=600.0):
     worker = int(worker)
     timeout = float(timeout)
     hz = os.sysconf("SC_CLK_TCK")
     db = Psql(conninfo)
-    db.query("SELECT 1")			# connected before the clock starts
+    db.query("SELECT 1;")		# connected before the clock starts
     before = set(children(worker))
     rows = db.query(
         "BEGIN;\n"
@@ -157,6 +186,7 @@ def watch(conninfo, project, worker, timeout=600.0):
     if len(rows) != 1:
         raise SystemExit("evalflake.py: cannot queue an evaluation")
     eid = rows[0][0]
+    visible = None
     q = ("SELECT status, extract(epoch FROM clock_timestamp()) FROM"
          f" evaluation WHERE id = '{eid}';")
     job = None
@@ -191,12 +221,14 @@ def watch(conninfo, project, worker, timeout=600.0):
             r = db.query(q)
             if r:
                 status = r[0][0]
+                if status != "Queued" and visible is None:
+                    visible = float(r[0][1])
                 if status not in ("Queued", "Evaluating"):
                     t_end = float(r[0][1])
         if status not in ("Queued", "Evaluating") and (
                 job is None or job_gone is not None):
             break
-        time.sleep(0.01)
+        time.sleep(0.002 if status == "Queued" else 0.01)
     r = db.query(
         "SELECT extract(epoch FROM created_at), extract(epoch FROM"
         " started_at), extract(epoch FROM updated_at), coalesce(error, ''),"
@@ -210,7 +242,11 @@ def watch(conninfo, project, worker, timeout=600.0):
     print(f"builds={r[0][4]}")
     print(f"entry_points={r[0][5]}")
     print("error=" + r[0][3].replace("\n", " ")[:300])
+    log_commit, log_done = log_times(logfile, eid)
     print(f"created={created:.6f}")
+    print(f"visible={visible or 0:.6f}")
+    print(f"log_commit={log_commit:.6f}")
+    print(f"log_done={log_done:.6f}")
     print(f"started={started:.6f}")
     print(f"updated={updated:.6f}")
     print(f"final={t_end if t_end is not None else 0:.6f}")
@@ -249,7 +285,7 @@ def main(argv):
         return 0
     if len(argv) >= 4 and argv[0] == "rusage" and argv[2] == "--":
         return rusage(argv[1], argv[3:])
-    if len(argv) in (4, 5) and argv[0] == "watch":
+    if len(argv) in (5, 6) and argv[0] == "watch":
         return watch(*argv[1:])
     if argv and argv[0] == "stats":
         return stats(argv[1:])

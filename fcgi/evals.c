@@ -5,11 +5,13 @@
  * Members of the evaluation's organization read it; writers abort it.
  * Anyone else, and any id that is not a strict UUID, gets 404
  * "Evaluation not found".  The log stream blocks this responder child
- * until the evaluation ends (or GR_STREAM_MAX passes): nginx must not
- * buffer it, which the streamed head asks for (X-Accel-Buffering: no).
+ * until the evaluation ends, STREAM_MAX_S passes or the child is asked to
+ * stop; nginx must not buffer it, which the streamed head asks for
+ * (X-Accel-Buffering: no).
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -133,6 +135,7 @@ evals_stream(struct gr_req *r)
 	struct gr_eval_logs	 logs = GR_EVAL_LOGS_INIT;
 	struct timespec		 start, now;
 	struct timespec		 nap = { 0, STREAM_POLL_MS * 1000000L };
+	sigset_t		 pending;
 	char			 status[16];
 
 	if (eval_request(r, GR_ROLE_VIEW, &e) == -1)
@@ -151,6 +154,14 @@ evals_stream(struct gr_req *r)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= STREAM_MAX_S)
+			break;
+		/*
+		 * fcgi/main.c blocks SIGTERM while a request is served; a
+		 * stream ends early rather than hold up a stop or reload.
+		 */
+		if (sigpending(&pending) == 0 &&
+		    (sigismember(&pending, SIGTERM) == 1 ||
+		    sigismember(&pending, SIGINT) == 1))
 			break;
 		nanosleep(&nap, NULL);
 	}

@@ -529,8 +529,8 @@ gr_drv_read(const char *path, struct gr_drv *d, char *err, size_t errsz)
 	goto out;
 toobig:
 	if (err != NULL && errsz > 0)
-		snprintf(err, errsz, "cannot read '%s': not under the limit of "
-		    "%zu bytes", path, DRV_MAX_SIZE);
+		snprintf(err, errsz, "cannot read '%s': file too large (limit "
+		    "%zu bytes)", path, DRV_MAX_SIZE - 1);
 out:
 	if (fd != -1)
 		close(fd);

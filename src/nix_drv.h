@@ -8,8 +8,9 @@
  *
  * A parsed struct gr_drv owns every string and array in it; all strings
  * are decoded (escapes resolved) and NUL-terminated, and none contains a
- * NUL byte.  Lists keep the order of the file.  gr_drv_release() frees it
- * all and leaves an empty struct; releasing an empty struct does nothing.
+ * NUL byte.  Lists keep the order of the file; an empty list is a NULL
+ * array and a count of 0.  gr_drv_release() frees it all and leaves an
+ * empty struct; releasing an empty struct (or NULL) does nothing.
  */
 #ifndef GRADIENT_NIX_DRV_H
 #define GRADIENT_NIX_DRV_H
@@ -53,7 +54,10 @@ struct gr_drv {
  */
 int	 gr_drv_parse(const char *buf, size_t len, struct gr_drv *,
 	    char *err, size_t errsz);
-/* Read the file at path in one go and parse it; errors name the path. */
+/*
+ * Read the file at path in one go and parse it as above; errors name the
+ * path.  Files of 256 MiB or more are refused unread.
+ */
 int	 gr_drv_read(const char *path, struct gr_drv *, char *err,
 	    size_t errsz);
 /*

@@ -54,7 +54,8 @@ static const char SQL_COMMIT[] =
     " ON CONFLICT (organization_id, hash) DO UPDATE SET message ="
     " EXCLUDED.message RETURNING id)"
     " UPDATE evaluation SET commit_id = (SELECT id FROM c),"
-    " updated_at = now() WHERE id = $1::uuid AND lease_owner = $8";
+    " updated_at = now() WHERE id = $1::uuid AND lease_owner = $8"
+    " AND status = 'Evaluating'";
 static const char SQL_FAIL[] =
     "WITH e AS (UPDATE evaluation SET status = 'Failed', error = $3,"
     " finished_at = now(), updated_at = now(), lease_owner = NULL,"
@@ -530,9 +531,14 @@ record_commit(struct job *j)
 		f[i] = s;
 		s += strlen(s) + 1;
 	}
-	/* Trim the message's final newline. */
-	if (pr.out.len > 0 && pr.out.data[pr.out.len - 1] == '\n')
-		pr.out.data[pr.out.len - 1] = '\0';
+	/* %B and git's own separator both end in newlines: trim them all. */
+	if (f[3][0] != '\0') {
+		char *m = (char *)f[3];
+		size_t ml = strlen(m);
+
+		while (ml > 0 && m[ml - 1] == '\n')
+			m[--ml] = '\0';
+	}
 	p[0] = j->id;
 	p[1] = j->org;
 	p[2] = j->sha;
@@ -665,14 +671,10 @@ nix_eval(struct job *j, struct graph *g, struct gr_buf *attrs,
 	const char		*envp[8];
 	char			 err[256];
 	size_t			 i, n, nerr = 0;
-	int			 fd, rc = -1, ran = 0;
+	int			 rc = -1, ran = 0;
 
+	/* The worker wrote the empty registry at start (main.c). */
 	gr_buf_addf(&reg, "%s/registry.json", j->cfg->state_dir);
-	if ((fd = open(reg.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) != -1) {
-		(void)!write(fd, "{\"flakes\":[],\"version\":2}\n", 26);
-		close(fd);
-	}
 	gr_buf_addf(&cfg, "NIX_CONFIG=experimental-features = nix-command "
 	    "flakes\nflake-registry = %s\nallow-import-from-derivation = "
 	    "false\naccept-flake-config = false\nwarn-dirty = false",

@@ -3,14 +3,16 @@
  *
  * It LISTENs for new evaluations, claims them (queue.c), and runs each in
  * a child process (evaluate.c), at most worker_slots at once.  NOTIFY wakes
- * it at once; a timer of a third of the lease is the safety net, and the
- * moment it renews the leases of its running jobs.  On SIGTERM it stops
+ * it at once; a timer (a third of the lease, at most 5 s) is the safety
+ * net, and it renews the leases of its running jobs every third of the
+ * lease.  On SIGTERM it stops
  * claiming, stops its jobs, puts them back in the queue and exits.  When
  * the database goes away it reconnects and LISTENs again.
  */
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -26,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "src/buf.h"
 #include "src/conf.h"
 #include "src/crypto.h"
 #include "src/db.h"
@@ -38,6 +41,7 @@
 struct running {
 	pid_t	 pid;
 	char	 id[37];
+	char	 token[192];	/* the claim's lease owner */
 };
 
 static volatile sig_atomic_t	 got_term;
@@ -72,6 +76,37 @@ job_signal(int sig)
 	_exit(2);
 }
 
+/*
+ * state_dir: home/ and cache/ for nix, and the empty flake registry that
+ * keeps nix from fetching the global one; written once here, read by
+ * every job.
+ */
+static int
+prepare_state_dir(const struct gr_config *cfg)
+{
+	static const char	*sub[] = { "", "/home", "/cache", "/repos",
+				    "/direct", "/locks" };
+	static const char	 reg[] = "{\"flakes\":[],\"version\":2}\n";
+	char			 path[4096];
+	size_t			 i;
+	int			 fd;
+
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->state_dir, sub[i]);
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return -1;
+	}
+	snprintf(path, sizeof(path), "%s/registry.json", cfg->state_dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return -1;
+	if (write(fd, reg, sizeof(reg) - 1) != (ssize_t)sizeof(reg) - 1) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
 static double
 now_s(void)
 {
@@ -79,6 +114,20 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The running claims' tokens as a PostgreSQL array literal. */
+static const char *
+tokens(struct gr_buf *b)
+{
+	int	 i;
+
+	gr_buf_reset(b);
+	gr_buf_addc(b, '{');
+	for (i = 0; i < njobs; i++)
+		gr_buf_addf(b, "%s\"%s\"", i > 0 ? "," : "", jobs[i].token);
+	gr_buf_addc(b, '}');
+	return gr_buf_str(b);
 }
 
 static void
@@ -116,11 +165,12 @@ spawn(const struct gr_config *cfg, struct gr_db *db, const char *id,
 	}
 	jobs[njobs].pid = pid;
 	snprintf(jobs[njobs].id, sizeof(jobs[njobs].id), "%s", id);
+	snprintf(jobs[njobs].token, sizeof(jobs[njobs].token), "%s", owner);
 	njobs++;
 }
 
 static void
-reap(void)
+reap(struct gr_db *db)
 {
 	pid_t	 pid;
 	int	 status, i;
@@ -135,6 +185,10 @@ reap(void)
 			else if (WEXITSTATUS(status) == 2)
 				log_info("evaluation %s: job stopped",
 				    jobs[i].id);
+			/* Unless it finished, it must not stay Evaluating. */
+			if (db != NULL)
+				(void)queue_ended(db, jobs[i].id,
+				    jobs[i].token);
 			jobs[i] = jobs[--njobs];
 			break;
 		}
@@ -171,9 +225,12 @@ main(int argc, char *argv[])
 	struct pollfd		 pfd[2];
 	const char		*file = NULL;
 	char			 err[512], owner[160], host[64], id[37], buf[64];
+	char			 token[192];
+	unsigned long long	 claims = 0;
+	struct gr_buf		 tb = GR_BUF_INIT;
 	PGconn			*listening = NULL;
 	double			 renewed, interval;
-	int			 ch, verbose = 0, i, r, timeout_ms;
+	int			 ch, verbose = 0, i, timeout_ms;
 
 	log_init("gradient-worker", 0);
 	while ((ch = getopt(argc, argv, "f:v")) != -1) {
@@ -215,6 +272,8 @@ main(int argc, char *argv[])
 	host[sizeof(host) - 1] = '\0';
 	snprintf(owner, sizeof(owner), "%s:%ld:%08x", host, (long)getpid(),
 	    randombytes_random());
+	if (prepare_state_dir(&cfg) == -1)
+		fatal("cannot prepare state_dir '%s'", cfg.state_dir);
 	if ((db = gr_db_new(cfg.database_url)) == NULL)
 		fatalx("out of memory");
 	log_info("worker %s: %lld slots, lease %lld s", owner,
@@ -234,9 +293,15 @@ main(int argc, char *argv[])
 				continue;
 			}
 		}
-		while (!got_term && njobs < cfg.worker_slots &&
-		    (r = queue_claim(db, owner, cfg.lease_seconds, id)) == 1)
-			spawn(&cfg, db, id, owner);
+		for (;;) {
+			if (got_term || njobs >= cfg.worker_slots)
+				break;
+			snprintf(token, sizeof(token), "%s/%llu", owner,
+			    ++claims);
+			if (queue_claim(db, token, cfg.lease_seconds, id) != 1)
+				break;
+			spawn(&cfg, db, id, token);
+		}
 		if (db->conn != listening)
 			continue;
 		timeout_ms = (int)(interval * 1000);
@@ -250,10 +315,10 @@ main(int argc, char *argv[])
 			log_warn("poll");
 		while (read(wake[0], buf, sizeof(buf)) > 0)
 			;
-		reap();
+		reap(db);
 		notifications(db);
 		if (njobs > 0 && now_s() - renewed >= interval) {
-			(void)queue_renew(db, owner, cfg.lease_seconds);
+			(void)queue_renew(db, tokens(&tb), cfg.lease_seconds);
 			renewed = now_s();
 		} else if (njobs == 0)
 			renewed = now_s();
@@ -262,11 +327,13 @@ main(int argc, char *argv[])
 	log_info("stopping: %d job%s running", njobs, njobs == 1 ? "" : "s");
 	for (i = 0; i < njobs; i++)
 		kill(jobs[i].pid, SIGTERM);
+	/* Release first: the jobs' own last words must not requeue them. */
+	(void)queue_release(db, tokens(&tb));
 	for (i = 0; i < 100 && njobs > 0; i++) {
 		poll(NULL, 0, 100);
-		reap();
+		reap(NULL);
 	}
-	(void)queue_release(db, owner);
+	gr_buf_release(&tb);
 	gr_db_free(db);
 	gr_config_release(&cfg);
 	return 0;

@@ -27,14 +27,32 @@ static const char SQL_CLAIM[] =
     " SELECT 'evaluation.evaluating', id, organization_id,"
     " jsonb_build_object('worker', $1::text, 'attempt', attempts) FROM c"
     " RETURNING subject, payload->>'attempt'";
+/* Leases are per claim: $1 is the array of the running claims' tokens. */
 static const char SQL_RENEW[] =
     "UPDATE evaluation SET lease_until = now() + make_interval(secs =>"
-    " $2::int) WHERE lease_owner = $1 AND status = 'Evaluating'";
+    " $2::int) WHERE lease_owner = ANY($1::text[])"
+    " AND status = 'Evaluating'";
 static const char SQL_RELEASE[] =
     "WITH r AS (UPDATE evaluation SET status = 'Queued', lease_owner = NULL,"
     " lease_until = NULL, updated_at = now()"
-    " WHERE lease_owner = $1 AND status = 'Evaluating' RETURNING id)"
+    " WHERE lease_owner = ANY($1::text[]) AND status = 'Evaluating'"
+    " RETURNING id)"
     " SELECT id, pg_notify('" QUEUE_CHANNEL "', id::text) FROM r";
+/*
+ * A job ended without finishing its evaluation (it died, or its database
+ * work failed): queue it again, or fail it after three attempts so that a
+ * flake that kills the evaluator cannot loop for ever.
+ */
+static const char SQL_ENDED[] =
+    "WITH r AS (UPDATE evaluation SET status = CASE WHEN attempts >= 3"
+    " THEN 'Failed' ELSE 'Queued' END, error = CASE WHEN attempts >= 3"
+    " THEN 'the evaluation job stopped ' || attempts || ' times without"
+    " finishing; see the worker''s log' END, finished_at = CASE WHEN"
+    " attempts >= 3 THEN now() END, lease_owner = NULL, lease_until = NULL,"
+    " updated_at = now() WHERE id = $1::uuid AND lease_owner = $2"
+    " AND status = 'Evaluating' RETURNING id, status)"
+    " SELECT status, CASE WHEN status = 'Queued' THEN"
+    " pg_notify('" QUEUE_CHANNEL "', id::text) END FROM r";
 
 int
 queue_listen(struct gr_db *db)
@@ -58,12 +76,8 @@ queue_claim(struct gr_db *db, const char *owner, long long lease, char *id)
 		return -1;
 	if (PQntuples(res) == 1) {
 		snprintf(id, 37, "%s", PQgetvalue(res, 0, 0));
-		if (strcmp(PQgetvalue(res, 0, 1), "1") == 0)
-			log_info("evaluation %s: Queued -> Evaluating", id);
-		else
-			log_info("evaluation %s: claimed again (attempt %s, "
-			    "the previous lease ran out)", id,
-			    PQgetvalue(res, 0, 1));
+		log_info("evaluation %s: Queued -> Evaluating (attempt %s)",
+		    id, PQgetvalue(res, 0, 1));
 		rc = 1;
 	}
 	PQclear(res);
@@ -71,10 +85,10 @@ queue_claim(struct gr_db *db, const char *owner, long long lease, char *id)
 }
 
 int
-queue_renew(struct gr_db *db, const char *owner, long long lease)
+queue_renew(struct gr_db *db, const char *tokens, long long lease)
 {
 	char		 lbuf[24];
-	const char	*p[2] = { owner, lbuf };
+	const char	*p[2] = { tokens, lbuf };
 	PGresult	*res;
 
 	snprintf(lbuf, sizeof(lbuf), "%lld", lease);
@@ -85,9 +99,9 @@ queue_renew(struct gr_db *db, const char *owner, long long lease)
 }
 
 int
-queue_release(struct gr_db *db, const char *owner)
+queue_release(struct gr_db *db, const char *tokens)
 {
-	const char	*p[1] = { owner };
+	const char	*p[1] = { tokens };
 	PGresult	*res;
 	int		 i;
 
@@ -96,6 +110,21 @@ queue_release(struct gr_db *db, const char *owner)
 	for (i = 0; i < PQntuples(res); i++)
 		log_info("evaluation %s: Evaluating -> Queued (worker "
 		    "stopping)", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
+queue_ended(struct gr_db *db, const char *id, const char *token)
+{
+	const char	*p[2] = { id, token };
+	PGresult	*res;
+
+	if ((res = gr_db_exec(db, SQL_ENDED, 2, p)) == NULL)
+		return -1;
+	if (PQntuples(res) == 1)
+		log_info("evaluation %s: Evaluating -> %s (its job stopped "
+		    "without finishing)", id, PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return 0;
 }

@@ -18,14 +18,21 @@
 #define QUEUE_CHANNEL	"gradient_evaluation"
 #define ABORT_CHANNEL	"gradient_abort"
 
-/* queue.c */
+/*
+ * queue.c.  A claim is held under a token unique to that claim (worker
+ * and a counter), so that even the same worker claiming an evaluation a
+ * second time cannot finish it twice.  Token lists are PostgreSQL array
+ * literals.
+ */
 int	 queue_listen(struct gr_db *);
-/* Claim one evaluation: 1 with its id in id (37 bytes), 0 if none, -1. */
+/* Claim one evaluation under token: 1 with its id (37 bytes), 0, -1. */
 int	 queue_claim(struct gr_db *, const char *, long long, char *);
-/* Extend the leases of every job this worker holds. */
+/* Extend the leases of the claims in the token list. */
 int	 queue_renew(struct gr_db *, const char *, long long);
-/* Put this worker's unfinished jobs back in the queue (clean shutdown). */
+/* Put the claims in the token list back in the queue (clean shutdown). */
 int	 queue_release(struct gr_db *, const char *);
+/* A job ended; if its evaluation is still ours, queue or fail it. */
+int	 queue_ended(struct gr_db *, const char *, const char *);
 
 /* evaluate.c: run one claimed evaluation; the process exit status. */
 int	 evaluate_run(const struct gr_config *, const char *, const char *);

@@ -633,6 +633,23 @@ Test(nix_drv, read_a_file)
 	unlink(path);
 }
 
+Test(nix_drv, read_refuses_a_huge_file)
+{
+	struct gr_drv	 d;
+	char		 path[] = "/tmp/gr-drv-XXXXXX", err[512] = "";
+	int		 fd;
+
+	fd = mkstemp(path);
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(ftruncate(fd, (off_t)256 << 20), 0);	/* sparse */
+	close(fd);
+	cr_assert_eq(gr_drv_read(path, &d, err, sizeof(err)), -1);
+	cr_assert(is_empty(&d));
+	cr_assert_not_null(strstr(err, path), "%s", err);
+	cr_assert_not_null(strstr(err, "file too large"), "%s", err);
+	unlink(path);
+}
+
 Test(nix_drv, read_a_missing_file)
 {
 	static const char path[] = "/nonexistent-gradient/x-nn-dep.drv";
