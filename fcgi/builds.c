@@ -168,7 +168,8 @@ direct_files(struct gr_req *r, const struct gr_multipart *mp,
 		if ((b64 = gr_b64_encode((const unsigned char *)p->data,
 		    p->len)) == NULL)
 			return -1;
-		json_object_object_add(files, path, json_object_new_string(b64));
+		json_object_object_add(files, path,
+		    json_object_new_string(b64));
 		free(b64);
 	}
 	if (n == 0) {

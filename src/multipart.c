@@ -351,7 +351,7 @@ gr_multipart_parse(const char *body, size_t len, const char *boundary,
 	for (;;) {
 		/* s is just after a delimiter. */
 		if (end - s >= 2 && s[0] == '-' && s[1] == '-')
-			return 0;	/* close delimiter; the epilogue is ignored */
+			return 0;	/* close delimiter; epilogue ignored */
 		s = skip_ws(s, end);
 		if (end - s < 2 || s[0] != '\r' || s[1] != '\n') {
 			snprintf(err, errsz, "malformed boundary line");

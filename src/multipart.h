@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #define GR_MULTIPART_BOUNDARY_MAX	70	/* RFC 2046 */
-#define GR_MULTIPART_NAME_MAX		1024	/* bytes of a name or filename */
+#define GR_MULTIPART_NAME_MAX		1024	/* bytes of a (file)name */
 
 struct gr_mpart {
 	char		*name;		/* the form field name */

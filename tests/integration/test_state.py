@@ -34,9 +34,12 @@ def snapshot(stack):
         "SELECT quote_ident(table_name) FROM information_schema.tables"
         " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
         " ORDER BY 1")]
+    # Rows as one line each: text columns may hold newlines (commit
+    # messages, nix errors), and psql prints one row a line.
     query = " UNION ALL ".join(
-        "SELECT %s AS t, x::text AS r FROM %s x" % (
-            "'" + t.replace("'", "''") + "'", t) for t in tables)
+        "SELECT %s AS t, translate(x::text, E'\\n\\t', '  ') AS r"
+        " FROM %s x" % ("'" + t.replace("'", "''") + "'", t)
+        for t in tables)
     rows = stack.sql(query + " ORDER BY 1, 2")
     snap = {t: [] for t in tables}
     for t, r in rows:

@@ -166,16 +166,20 @@ Test(multipart, empty_form_has_no_parts)
 	cr_assert_eq(mp.nparts, 0);
 }
 
+/* A part with this Content-Disposition value, then the close delimiter. */
+#define CD(v)	"--b\r\nContent-Disposition: " v "\r\n\r\nx\r\n--b--"
+
 Test(multipart, hostile_bodies_are_refused)
 {
 	const char	*bad[] = {
 		"",
 		"no boundary at all",
-		"--other\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n"
-		    "--other--",
+		"--other\r\nContent-Disposition: form-data; name=a\r\n\r\n"
+		    "x\r\n--other--",
 		/* no close delimiter */
 		"--b\r\nContent-Disposition: form-data; name=a\r\n\r\nx",
-		"--b\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--b",
+		"--b\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n"
+		    "--b",
 		"--b\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n",
 		/* headers never end */
 		"--b\r\nContent-Disposition: form-data; name=a\r\n",
@@ -183,32 +187,30 @@ Test(multipart, hostile_bodies_are_refused)
 		/* no or bad Content-Disposition */
 		"--b\r\n\r\nx\r\n--b--",
 		"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--",
-		"--b\r\nContent-Disposition: attachment; name=a\r\n\r\nx\r\n--b--",
-		"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--",
-		"--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--b--",
-		"--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n--b--",
-		"--b\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\nx\r\n"
-		    "--b--",
+		CD("attachment; name=a"),
+		CD("form-data"),
+		CD("form-data; name=\"\""),
+		CD("form-data; name=\"a"),
+		CD("form-data; name=a; name=b"),
+		CD("form-data; name=a; filename=b; FILENAME=c"),
+		CD("form-data; name=\"a\x01\""),
+		CD("form-data; name=\"\xff\xfe\""),
+		CD("form-data; name=a junk"),
+		CD("form-data; =a"),
+		CD("form-data; name"),
 		"--b\r\nContent-Disposition: form-data; name=a\r\n"
 		    "Content-Disposition: form-data; name=b\r\n\r\nx\r\n--b--",
-		"--b\r\nContent-Disposition: form-data; name=\"a\x01\"\r\n\r\nx\r\n"
+		/* folding, bare LF, header without colon, NUL in a header */
+		CD("form-data;\r\n name=a"),
+		CD("form-data; name=a\nX: y"),
+		"--b\r\nContent-Disposition form-data; name=a\r\n\r\nx\r\n"
 		    "--b--",
-		"--b\r\nContent-Disposition: form-data; name=\"\xff\xfe\"\r\n\r\n"
-		    "x\r\n--b--",
-		"--b\r\nContent-Disposition: form-data; name=a junk\r\n\r\nx\r\n"
-		    "--b--",
-		"--b\r\nContent-Disposition: form-data; =a\r\n\r\nx\r\n--b--",
-		/* folding, bare LF, header without colon */
-		"--b\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nx\r\n"
-		    "--b--",
-		"--b\r\nContent-Disposition: form-data; name=a\nX: y\r\n\r\nx\r\n"
-		    "--b--",
-		"--b\r\nContent-Disposition form-data; name=a\r\n\r\nx\r\n--b--",
 		/* junk after the boundary on its line */
-		"--bjunk\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n"
-		    "--b--",
+		"--bjunk\r\nContent-Disposition: form-data; name=a\r\n\r\n"
+		    "x\r\n--b--",
 		"--b\nContent-Disposition: form-data; name=a\n\nx\n--b--",
 	};
+	const char	 nul[] = CD("form-data; name=\"a\0b\"");
 	size_t		 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -217,6 +219,7 @@ Test(multipart, hostile_bodies_are_refused)
 		cr_assert_eq(mp.nparts, 0);
 		cr_assert_null(mp.parts);
 	}
+	cr_assert_eq(parse(nul, sizeof(nul) - 1, "b", 4), -1);
 }
 
 Test(multipart, part_limit)
