@@ -63,12 +63,17 @@ static const char SQL_FAIL[] =
     " AND status = 'Evaluating' RETURNING id, organization_id)"
     " INSERT INTO event (kind, subject, organization_id)"
     " SELECT 'evaluation.failed', id, organization_id FROM e RETURNING id";
-/* Builds: one row per derivation, whoever asked first. */
+/*
+ * Builds: one row per derivation, whoever asked first.  A build aborted
+ * with an earlier evaluation is wanted again.
+ */
 static const char SQL_BUILDS[] =
     "INSERT INTO build (derivation_path, name, system, required_features)"
     " SELECT d, n, s, string_to_array(f, ' ')"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-    " AS t(d, n, s, f) ON CONFLICT (derivation_path) DO NOTHING";
+    " AS t(d, n, s, f) ON CONFLICT (derivation_path) DO UPDATE"
+    " SET status = 'Queued', updated_at = now()"
+    " WHERE build.status = 'Aborted'";
 static const char SQL_OUTPUTS[] =
     "INSERT INTO build_output (build_id, name, path)"
     " SELECT b.id, t.n, t.p FROM unnest($1::text[], $2::text[], $3::text[])"
@@ -401,6 +406,26 @@ git(struct job *j, const char *const *args, struct gr_proc *out)
 	return rc;
 }
 
+/* 1 if name is relative and no component of it is empty, "." or "..". */
+static int
+relative_path(const char *name)
+{
+	const char	*c = name;
+	size_t		 n;
+
+	if (*name == '\0' || *name == '/')
+		return 0;
+	for (;;) {
+		n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		if (c[n] == '\0')
+			return 1;
+		c += n + 1;
+	}
+}
+
 /* Write the uploaded files of a direct build and commit them. */
 static int
 direct_files(struct job *j, const char *direct_id)
@@ -424,9 +449,8 @@ direct_files(struct job *j, const char *direct_id)
 		const char *b64 = PQgetvalue(res, i, 1);
 
 		/* The API checked the names; check again, cheaply. */
-		if (name[0] == '/' || strstr(name, "..") != NULL ||
-		    snprintf(path, sizeof(path), "%s/%s", j->dir, name) >=
-		    (int)sizeof(path))
+		if (!relative_path(name) || snprintf(path, sizeof(path),
+		    "%s/%s", j->dir, name) >= (int)sizeof(path))
 			goto out;
 		if ((slash = strrchr(path, '/')) != NULL) {
 			*slash = '\0';
@@ -545,7 +569,7 @@ record_commit(struct job *j)
 	p[3] = f[3];
 	p[4] = f[0];
 	p[5] = f[1];
-	p[6] = f[2][0] != '\0' ? f[2] : "0";
+	p[6] = f[2][0] != '\0' ? f[2] : NULL;	/* unknown: NULL */
 	p[7] = j->owner;
 	res = gr_db_exec(j->db, SQL_COMMIT, 8, p);
 	gr_proc_release(&pr);
