@@ -19,7 +19,9 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -73,10 +75,12 @@ sup_signal(int sig)
 }
 
 /*
- * A child stops between requests, never inside one: SIGTERM is blocked
- * while a request is served and only sets a flag; while the child waits
- * in accept() the signal interrupts it (no SA_RESTART, and libfcgi's
- * FCGI_FAIL_ACCEPT_ON_INTR), and the loop ends.
+ * A child stops between requests, never inside one.  SIGTERM stays
+ * blocked except inside the ppoll() that waits for a connection, so it
+ * can neither interrupt libfcgi halfway through reading a request nor
+ * arrive unnoticed between the check of child_stop and the wait.  The
+ * listening socket is non-blocking: when another child takes the
+ * connection first, accept() fails at once and the child waits again.
  */
 static void
 child_signal(int sig)
@@ -146,6 +150,9 @@ open_listener(const char *spec)
 	}
 	if (listen(fd, 1024) == -1)
 		fatal("listen");
+	/* Children wait in ppoll(), then accept without blocking. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("fcntl");
 	return fd;
 }
 
@@ -311,8 +318,8 @@ child_main(int lfd)
 	struct gr_req		 r;
 	struct gr_buf		 body = GR_BUF_INIT, head = GR_BUF_INIT;
 	struct gr_db		*db;
-	sigset_t		 stop;
-	int			 rc;
+	struct pollfd		 pfd;
+	sigset_t		 stop, waiting;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = child_signal;
@@ -337,23 +344,22 @@ child_main(int lfd)
 	if ((db = gr_db_new(cfg.database_url)) == NULL)
 		fatalx("out of memory");
 	(void)gr_db_connect(db);	/* or on the first request */
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, lfd,
-	    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, lfd, 0) != 0)
 		fatalx("cannot initialise FastCGI");
 	gr_req_init(&r);
+	sigemptyset(&waiting);
 	for (;;) {
-		/* Idle: a stop request may interrupt accept(). */
-		sigprocmask(SIG_UNBLOCK, &stop, NULL);
 		if (child_stop)
 			break;
-		rc = FCGX_Accept_r(&fr);
-		/* Busy: a stop request waits until the answer is out. */
-		sigprocmask(SIG_BLOCK, &stop, NULL);
-		if (rc < 0) {
-			if (child_stop)
-				break;
+		pfd.fd = lfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* The only place a stop request is delivered. */
+		if (ppoll(&pfd, 1, NULL, &waiting) == -1 || child_stop ||
+		    (pfd.revents & POLLIN) == 0)
 			continue;
-		}
+		if (FCGX_Accept_r(&fr) < 0)
+			continue;	/* another child was quicker */
 		r.cfg = &cfg;
 		r.db = db;
 		r.stream = stream_write;
@@ -541,6 +547,8 @@ main(int argc, char *argv[])
 
 	if (inherited_listener()) {
 		lfd = 0;
+		if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) == -1)
+			fatal("fcntl");
 		drop_privileges(cfg.user, NULL);
 	} else {
 		lfd = open_listener(cfg.listen);
