@@ -14,10 +14,12 @@
   evalflake.py rusage OUT -- COMMAND...
       Run COMMAND (stdin /dev/null, stdout to OUT, stderr to OUT.err) and
       print "wall_s maxrss_kb user_s sys_s status" from wait4(2).
-  evalflake.py watch CONNINFO PROJECT_ID WORKER_PID WORKER_LOG [TIMEOUT_S]
-      Queue an evaluation of the project the way the product does (one
-      transaction: INSERT ... RETURNING id; NOTIFY gradient_evaluation),
-      then follow it until it leaves Evaluating: the row through one psql
+  evalflake.py watch CONNINFO QUEUE WORKER_PID WORKER_LOG [TIMEOUT_S]
+      Queue an evaluation, with QUEUE either api:URL (POST URL, the
+      project's .../evaluate, with the bearer token in $BENCH_TOKEN) or
+      sql:PROJECT_ID (what the API does, in psql: INSERT ... RETURNING id;
+      NOTIFY gradient_evaluation in one transaction; for a tree without the
+      route), then follow it until it leaves Evaluating: the row through one psql
       session (every 2 ms while Queued, then every 10 ms; each answer
       carries the server's clock_timestamp()), and the worker's job
       process and its nix child in /proc (every 10 ms).  Prints key=value
@@ -27,11 +29,13 @@
       Print "n median p90 max min" of the numbers.
 """
 import calendar
+import json
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 SYSTEM = "x86_64-linux"
 
@@ -169,23 +173,40 @@ def log_times(path, eid):
     return commit, done
 
 
-def watch(conninfo, project, worker, logfile, timeout=600.0):
+def queue_api(url):
+    """POST url; the evaluation id the API answers."""
+    req = urllib.request.Request(url, data=b"", method="POST", headers={
+        "Authorization": "Bearer " + os.environ["BENCH_TOKEN"]})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        ans = json.load(r)
+    if ans.get("error") is not False:
+        raise SystemExit(f"evalflake.py: POST {url}: {ans}")
+    return ans["message"]
+
+
+def watch(conninfo, queue, worker, logfile, timeout=600.0):
     worker = int(worker)
     timeout = float(timeout)
     hz = os.sysconf("SC_CLK_TCK")
     db = Psql(conninfo)
     db.query("SELECT 1;")		# connected before the clock starts
     before = set(children(worker))
-    rows = db.query(
-        "BEGIN;\n"
-        "INSERT INTO evaluation (organization_id, project_id, repository,"
-        " branch, wildcard) SELECT organization_id, id, repository, branch,"
-        f" evaluation_wildcard FROM project WHERE id = '{project}'"
-        " RETURNING id;\n"
-        "NOTIFY gradient_evaluation;\nCOMMIT;")
-    if len(rows) != 1:
-        raise SystemExit("evalflake.py: cannot queue an evaluation")
-    eid = rows[0][0]
+    t_post = time.time()
+    if queue.startswith("api:"):
+        eid = queue_api(queue[4:])
+    elif queue.startswith("sql:"):
+        rows = db.query(
+            "BEGIN;\n"
+            "INSERT INTO evaluation (organization_id, project_id, repository,"
+            " branch, wildcard) SELECT organization_id, id, repository,"
+            " branch, evaluation_wildcard FROM project WHERE id ="
+            f" '{queue[4:]}' RETURNING id;\n"
+            "NOTIFY gradient_evaluation;\nCOMMIT;")
+        if len(rows) != 1:
+            raise SystemExit("evalflake.py: cannot queue an evaluation")
+        eid = rows[0][0]
+    else:
+        raise SystemExit("evalflake.py: QUEUE is api:URL or sql:PROJECT_ID")
     visible = None
     q = ("SELECT status, extract(epoch FROM clock_timestamp()) FROM"
          f" evaluation WHERE id = '{eid}';")
@@ -193,6 +214,7 @@ def watch(conninfo, project, worker, logfile, timeout=600.0):
     job_seen = job_gone = None
     job_hwm = job_ticks = 0
     nix = {}			# pid -> [first seen, last seen, hwm, ticks]
+    nix_call = None
     status = "Queued"
     t_end = None
     deadline = time.monotonic() + timeout
@@ -213,6 +235,8 @@ def watch(conninfo, project, worker, logfile, timeout=600.0):
                     ci = proc_info(c)
                     if ci is None or ci[0] != "nix":
                         continue
+                    if not nix:
+                        nix_call = call_of(c)
                     r = nix.setdefault(c, [now, now, 0, 0])
                     r[1] = now
                     r[2] = max(r[2], ci[1])
@@ -243,6 +267,7 @@ def watch(conninfo, project, worker, logfile, timeout=600.0):
     print(f"entry_points={r[0][5]}")
     print("error=" + r[0][3].replace("\n", " ")[:300])
     log_commit, log_done = log_times(logfile, eid)
+    print(f"post={t_post:.6f}")
     print(f"created={created:.6f}")
     print(f"visible={visible or 0:.6f}")
     print(f"log_commit={log_commit:.6f}")
@@ -264,7 +289,23 @@ def watch(conninfo, project, worker, logfile, timeout=600.0):
         print(f"nix_cpu={sum(v[3] for v in nix.values()) / hz:.2f}")
     else:
         print("nix_first=0\nnix_last=0\nnix_hwm_kb=0\nnix_cpu=0")
+    if nix_call is not None:
+        print("nix_call=" + json.dumps(nix_call))
     return 0 if t_end is not None else 1
+
+
+def call_of(pid):
+    """The argv, environment and cwd of a running process."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace")
+                    for a in f.read().split(b"\0")[:-1]]
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = [a.decode(errors="replace")
+                   for a in f.read().split(b"\0")[:-1]]
+        return {"argv": argv, "env": env, "cwd": os.readlink(f"/proc/{pid}/cwd")}
+    except OSError:
+        return None
 
 
 def stats(values):
