@@ -27,11 +27,11 @@
 #                   of the transaction that inserted the builds (polled
 #                   every 10 ms; PostgreSQL and this script read the same
 #                   clock), split into queue (-> started_at, the worker's
-#                   claim), fetch (-> the worker's
-#                   "commit" log line), nix eval (the nix child's life,
-#                   sampled every 10 ms), reading the answer and the .drv
-#                   files (-> updated_at, which is now() of the final
-#                   transaction, i.e. its BEGIN) and the inserts (-> commit)
+#                   claim), fetch (-> the worker's "commit" log line), nix
+#                   eval (the nix child's life, sampled every 10 ms),
+#                   reading the answer and the .drv files (-> updated_at,
+#                   which is now() of the final transaction, i.e. its
+#                   BEGIN, not its commit) and the inserts (-> commit)
 #
 # The sides alternate (ref first in odd runs, ours first in even ones) and
 # the table shows medians.  (BENCH_QUEUE=sql queues with psql instead of
@@ -64,7 +64,6 @@ runs=${BENCH_RUNS:-2}
 if [ -n "$quick" ]; then trials=${BENCH_TRIALS:-10}; else trials=${BENCH_TRIALS:-50}; fi
 clean_store=${BENCH_CLEAN_STORE:-0}
 queue_by=${BENCH_QUEUE:-api}
-[ "$queue_by" = api ] || [ "$queue_by" = sql ] || die "BENCH_QUEUE must be api or sql"
 if [ -n "$quick" ]; then
 	case_list=${BENCH_CASES:-flat-1000 layered-1000 top-1000}
 else
@@ -80,6 +79,7 @@ die() { say "$*"; exit 1; }
 [[ $runs =~ ^[0-9]+$ && $runs -ge 1 && $runs -le 20 ]] || die "BENCH_RUNS must be 1 to 20"
 [[ $trials =~ ^[0-9]+$ && $trials -ge 1 && $trials -le 1000 ]] ||
     die "BENCH_TRIALS must be 1 to 1000"
+[ "$queue_by" = api ] || [ "$queue_by" = sql ] || die "BENCH_QUEUE must be api or sql"
 [ "$(id -u)" -eq 0 ] || die "run as root (gradient-dev, the worker and nix need it)"
 [ -x /usr/bin/nix ] || die "/usr/bin/nix is missing (apt-get install nix-bin)"
 command -v psql >/dev/null || die "psql is missing"
@@ -401,10 +401,12 @@ measure_ours() {
 	R[$k:hwm]=$(kv "$f" job_hwm_kb)
 	R[$k:nixhwm]=$(kv "$f" nix_hwm_kb)
 	R[$k:jobcpu]=$(kv "$f" job_cpu)
-	say "$c run $r: ours ${R[$k:total]} s (queue ${R[$k:queue]}, fetch" \
-	    "${R[$k:fetch]}, nix ${R[$k:nix]}, read ${R[$k:read]}, insert" \
-	    "${R[$k:insert]}), job peak ${R[$k:hwm]} kB, job CPU" \
-	    "${R[$k:jobcpu]} s, other load ${R[$k:other]}%"
+	say "$(awk -v c="$c" -v r="$r" -v t="${R[$k:total]}" -v q="${R[$k:queue]}" \
+	    -v f="${R[$k:fetch]}" -v n="${R[$k:nix]}" -v rd="${R[$k:read]}" \
+	    -v i="${R[$k:insert]}" 'BEGIN { printf "%s run %s: ours %.3f s" \
+	    " (queue %.3f, fetch %.3f, nix %.3f, read %.3f, insert %.3f)", \
+	    c, r, t, q, f, n, rd, i }'), job peak ${R[$k:hwm]} kB," \
+	    "job CPU ${R[$k:jobcpu]} s, other load ${R[$k:other]}%"
 }
 
 # Warm-up: the first evaluation sets up nix's and the worker's state
