@@ -19,8 +19,8 @@
       project's .../evaluate, with the bearer token in $BENCH_TOKEN) or
       sql:PROJECT_ID (what the API does, in psql: INSERT ... RETURNING id;
       NOTIFY gradient_evaluation in one transaction; for a tree without the
-      route), then follow it until it leaves Evaluating: the row through one psql
-      session (every 2 ms while Queued, then every 10 ms; each answer
+      route), then follow it until it leaves Evaluating: the row through
+      one psql session (every 2 ms while Queued, then every 10 ms; each answer
       carries the server's clock_timestamp()), and the worker's job
       process and its nix child in /proc (every 10 ms).  Prints key=value
       lines; times are Unix epoch seconds, all from the one clock of this
@@ -303,7 +303,8 @@ def call_of(pid):
         with open(f"/proc/{pid}/environ", "rb") as f:
             env = [a.decode(errors="replace")
                    for a in f.read().split(b"\0")[:-1]]
-        return {"argv": argv, "env": env, "cwd": os.readlink(f"/proc/{pid}/cwd")}
+        return {"argv": argv, "env": env,
+                "cwd": os.readlink(f"/proc/{pid}/cwd")}
     except OSError:
         return None
 
