@@ -371,3 +371,18 @@ gr_db_change(struct gr_db *db, const char *sql, int n, const char *const *p)
 	PQclear(res);
 	return st;
 }
+
+char *
+gr_db_text(struct gr_db *db, const char *sql, const char *param)
+{
+	const char	*p[1] = { param };
+	PGresult	*res;
+	char		*s = NULL;
+
+	if ((res = gr_db_exec(db, sql, 1, p)) == NULL)
+		return NULL;
+	if (PQntuples(res) == 1)
+		s = gr_db_strdup(res, 0, 0);
+	PQclear(res);
+	return s;
+}

@@ -56,6 +56,8 @@ void		 gr_db_rollback(struct gr_db *);
  */
 struct json_object *gr_db_json(struct gr_db *, const char *, int,
 		    const char *const *, int, enum gr_status *);
+/* First column of a one-row, one-parameter query (caller frees), or NULL. */
+char		*gr_db_text(struct gr_db *, const char *, const char *);
 /* Run a statement that changes rows: GR_NOTFOUND when it changed none. */
 enum gr_status	 gr_db_change(struct gr_db *, const char *, int,
 		    const char *const *);

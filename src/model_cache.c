@@ -128,14 +128,5 @@ gr_cache_delete(struct gr_db *db, const char *id)
 char *
 gr_cache_public_key(struct gr_db *db, const char *id)
 {
-	const char	*p[1] = { id };
-	PGresult	*res;
-	char		*s = NULL;
-
-	if ((res = gr_db_exec(db, SQL_PUBLIC_KEY, 1, p)) == NULL)
-		return NULL;
-	if (PQntuples(res) == 1)
-		s = gr_db_strdup(res, 0, 0);
-	PQclear(res);
-	return s;
+	return gr_db_text(db, SQL_PUBLIC_KEY, id);
 }

@@ -325,32 +325,16 @@ out:
 	return st == GR_OK ? GR_ERROR : st;
 }
 
-/* The single text value of a one-row query (caller frees), or NULL. */
-static char *
-one_text(struct gr_db *db, const char *sql, const char *id)
-{
-	const char	*p[1] = { id };
-	PGresult	*res;
-	char		*s = NULL;
-
-	if ((res = gr_db_exec(db, sql, 1, p)) == NULL)
-		return NULL;
-	if (PQntuples(res) == 1)
-		s = gr_db_strdup(res, 0, 0);
-	PQclear(res);
-	return s;
-}
-
 char *
 gr_org_ssh_public(struct gr_db *db, const char *id)
 {
-	return one_text(db, SQL_SSH_PUBLIC, id);
+	return gr_db_text(db, SQL_SSH_PUBLIC, id);
 }
 
 char *
 gr_org_ssh_sealed(struct gr_db *db, const char *id)
 {
-	return one_text(db, SQL_SSH_SEALED, id);
+	return gr_db_text(db, SQL_SSH_SEALED, id);
 }
 
 enum gr_status
@@ -365,7 +349,7 @@ gr_org_ssh_set(struct gr_db *db, const char *id, const char *pub,
 char *
 gr_org_known_hosts(struct gr_db *db, const char *id)
 {
-	return one_text(db, SQL_KNOWN_HOSTS, id);
+	return gr_db_text(db, SQL_KNOWN_HOSTS, id);
 }
 
 enum gr_status

@@ -194,16 +194,7 @@ gr_project_delete(struct gr_db *db, const char *id)
 char *
 gr_project_repository(struct gr_db *db, const char *id)
 {
-	const char	*p[1] = { id };
-	PGresult	*res;
-	char		*s = NULL;
-
-	if ((res = gr_db_exec(db, SQL_REPOSITORY, 1, p)) == NULL)
-		return NULL;
-	if (PQntuples(res) == 1)
-		s = gr_db_strdup(res, 0, 0);
-	PQclear(res);
-	return s;
+	return gr_db_text(db, SQL_REPOSITORY, id);
 }
 
 enum gr_status
