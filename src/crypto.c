@@ -7,8 +7,10 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -44,6 +46,31 @@ gr_apikey_new(char *out)
 	memcpy(out, GR_APIKEY_PREFIX, 4);
 	gr_hex(k, sizeof(k), out + 4);
 	sodium_memzero(k, sizeof(k));
+}
+
+void
+gr_uuid7(char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	struct timespec		 ts;
+	unsigned char		 u[16];
+	uint64_t		 ms;
+	size_t			 i, o = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	randombytes_buf(u + 6, sizeof(u) - 6);
+	for (i = 0; i < 6; i++)
+		u[i] = (unsigned char)(ms >> (40 - 8 * i));
+	u[6] = (unsigned char)(0x70 | (u[6] & 0x0f));	/* version 7 */
+	u[8] = (unsigned char)(0x80 | (u[8] & 0x3f));	/* variant 10 */
+	for (i = 0; i < sizeof(u); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[u[i] >> 4];
+		out[o++] = hex[u[i] & 0x0f];
+	}
+	out[o] = '\0';
 }
 
 int

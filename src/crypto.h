@@ -21,6 +21,13 @@ void	 gr_sha256_hex(const void *, size_t, char *);
 void	 gr_apikey_new(char *);
 /* 1 if s has the shape of an API key. */
 int	 gr_apikey_shape(const char *);
+/*
+ * A fresh UUID of version 7 (RFC 9562) into out (37 bytes): the Unix time
+ * in milliseconds, then random bits.  Rows keyed by such ids land at the
+ * growing end of their indexes instead of all over them.
+ */
+#define GR_UUID_LEN	36
+void	 gr_uuid7(char *);
 
 /* argon2id hash of pw into out; 0 or -1 (out of memory). */
 int	 gr_password_hash(const char *, size_t, char out[GR_PWHASH_LEN]);

@@ -64,46 +64,52 @@ static const char SQL_FAIL[] =
     " INSERT INTO event (kind, subject, organization_id)"
     " SELECT 'evaluation.failed', id, organization_id FROM e RETURNING id";
 /*
- * Builds: one row per derivation, whoever asked first.  A build aborted
- * with an earlier evaluation is wanted again.
+ * The store transaction (see store()).  The link tables carry no foreign
+ * keys (sql/0005_graph_links.sql): this transaction locks what it links.
  */
+static const char SQL_LOCK_EVAL[] =
+    "SELECT 1 FROM evaluation WHERE id = $1::uuid AND lease_owner = $2"
+    " AND status = 'Evaluating' FOR NO KEY UPDATE";
+/* Builds: one row per derivation, whoever asked first. */
 static const char SQL_BUILDS[] =
-    "INSERT INTO build (derivation_path, name, system, required_features)"
-    " SELECT d, n, s, string_to_array(f, ' ')"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-    " AS t(d, n, s, f) ON CONFLICT (derivation_path) DO UPDATE"
-    " SET status = 'Queued', updated_at = now()"
-    " WHERE build.status = 'Aborted'";
+    "INSERT INTO build (id, derivation_path, name, system,"
+    " required_features) SELECT i, d, n, s, string_to_array(f, ' ')"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[]) AS t(i, d, n, s, f)"
+    " ON CONFLICT (derivation_path) DO NOTHING RETURNING derivation_path";
+/*
+ * The builds we already had, kept from deletion until we commit.  A build
+ * aborted with an earlier evaluation is wanted again.
+ */
+static const char SQL_KNOWN[] =
+    "WITH k AS (SELECT id, derivation_path, status FROM build"
+    " WHERE derivation_path = ANY($1::text[]) FOR KEY SHARE),"
+    " q AS (UPDATE build b SET status = 'Queued', updated_at = now()"
+    " FROM k WHERE b.id = k.id AND k.status = 'Aborted')"
+    " SELECT id, derivation_path FROM k";
+/* Outputs and edges come with a new build, never later. */
 static const char SQL_OUTPUTS[] =
     "INSERT INTO build_output (build_id, name, path)"
-    " SELECT b.id, t.n, t.p FROM unnest($1::text[], $2::text[], $3::text[])"
-    " AS t(d, n, p) JOIN build b ON b.derivation_path = t.d"
-    " ON CONFLICT (build_id, name) DO NOTHING";
+    " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])";
 static const char SQL_EDGES[] =
     "INSERT INTO build_dependency (build_id, dependency_id)"
-    " SELECT b.id, d.id FROM unnest($1::text[], $2::text[]) AS t(s, p)"
-    " JOIN build b ON b.derivation_path = t.s"
-    " JOIN build d ON d.derivation_path = t.p ON CONFLICT DO NOTHING";
+    " SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING";
 static const char SQL_MEMBERS[] =
     "INSERT INTO evaluation_build (evaluation_id, build_id)"
-    " SELECT $1::uuid, b.id FROM build b"
-    " WHERE b.derivation_path = ANY($2::text[]) ON CONFLICT DO NOTHING";
+    " SELECT $1::uuid, i FROM unnest($2::uuid[]) AS i";
 static const char SQL_ENTRIES[] =
     "INSERT INTO entry_point (evaluation_id, attr, build_id)"
-    " SELECT $1::uuid, t.a, b.id FROM unnest($2::text[], $3::text[])"
-    " AS t(a, d) JOIN build b ON b.derivation_path = t.d"
+    " SELECT $1::uuid, a, i FROM unnest($2::text[], $3::uuid[]) AS t(a, i)"
     " ON CONFLICT DO NOTHING";
 /* Building if anything is left to build, else Completed. */
 static const char SQL_DONE[] =
-    "WITH e AS (UPDATE evaluation SET status = CASE WHEN EXISTS ("
-    " SELECT 1 FROM evaluation_build eb JOIN build b ON b.id = eb.build_id"
-    " WHERE eb.evaluation_id = $1::uuid AND b.status NOT IN"
-    " ('Succeeded', 'Substituted')) THEN 'Building' ELSE 'Completed' END,"
-    " error = $3, finished_at = CASE WHEN EXISTS (SELECT 1 FROM"
-    " evaluation_build eb JOIN build b ON b.id = eb.build_id WHERE"
-    " eb.evaluation_id = $1::uuid AND b.status NOT IN ('Succeeded',"
-    " 'Substituted')) THEN NULL ELSE now() END, updated_at = now(),"
-    " lease_owner = NULL, lease_until = NULL"
+    "WITH p AS (SELECT EXISTS (SELECT 1 FROM evaluation_build eb"
+    " JOIN build b ON b.id = eb.build_id WHERE eb.evaluation_id = $1::uuid"
+    " AND b.status NOT IN ('Succeeded', 'Substituted')) AS pending),"
+    " e AS (UPDATE evaluation SET status = CASE WHEN p.pending"
+    " THEN 'Building' ELSE 'Completed' END, error = $3,"
+    " finished_at = CASE WHEN p.pending THEN NULL ELSE now() END,"
+    " updated_at = now(), lease_owner = NULL, lease_until = NULL FROM p"
     " WHERE id = $1::uuid AND lease_owner = $2 AND status = 'Evaluating'"
     " RETURNING id, organization_id, status)"
     " INSERT INTO event (kind, subject, organization_id)"
@@ -126,9 +132,11 @@ struct job {
 
 struct node {
 	char	*path;
+	char	 id[GR_UUID_LEN + 1];	/* of its build row, once stored */
+	int	 fresh;			/* inserted by this evaluation */
 	char	*name, *system, *features;
 	char	**onames, **opaths;	size_t nout;
-	char	**deps;			size_t ndeps;
+	size_t	*deps;			size_t ndeps;	/* node indexes */
 };
 
 struct graph {
@@ -229,8 +237,6 @@ graph_release(struct graph *g)
 		}
 		free(d->onames);
 		free(d->opaths);
-		for (j = 0; j < d->ndeps; j++)
-			free(d->deps[j]);
 		free(d->deps);
 	}
 	free(g->nodes);
@@ -264,15 +270,9 @@ node_fill(struct node *d, const struct gr_drv *drv)
 				return -1;
 		}
 	}
-	if (drv->ninputs > 0) {
-		if ((d->deps = calloc(drv->ninputs, sizeof(char *))) == NULL)
-			return -1;
-		for (j = 0; j < drv->ninputs; j++) {
-			d->ndeps++;
-			if ((d->deps[j] = strdup(drv->inputs[j].path)) == NULL)
-				return -1;
-		}
-	}
+	if (drv->ninputs > 0 &&
+	    (d->deps = calloc(drv->ninputs, sizeof(size_t))) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -286,7 +286,7 @@ graph_walk(struct graph *g, struct gr_buf *error)
 {
 	struct gr_drv	 drv;
 	char		 err[512];
-	size_t		 i, j;
+	size_t		 i, j, k;
 
 	for (i = 0; i < g->n; i++) {
 		if (gr_drv_read(g->nodes[i].path, &drv, err,
@@ -298,11 +298,14 @@ graph_walk(struct graph *g, struct gr_buf *error)
 			gr_drv_release(&drv);
 			return -1;
 		}
-		for (j = 0; j < drv.ninputs; j++)
-			if (graph_add(g, drv.inputs[j].path) == SIZE_MAX) {
+		/* graph_add() may move the nodes: index, never point. */
+		for (j = 0; j < drv.ninputs; j++) {
+			if ((k = graph_add(g, drv.inputs[j].path)) == SIZE_MAX) {
 				gr_drv_release(&drv);
 				return -1;
 			}
+			g->nodes[i].deps[g->nodes[i].ndeps++] = k;
+		}
 		gr_drv_release(&drv);
 	}
 	return 0;
@@ -680,6 +683,11 @@ attr_text(struct json_object *a, struct gr_buf *b)
 	}
 }
 
+/*
+ * Run nix; the graph gets the selected derivations.  attrs gets their
+ * attribute paths as an array literal, roots (as size_t values) their
+ * node indexes, in the same order.
+ */
 static int
 nix_eval(struct job *j, struct graph *g, struct gr_buf *attrs,
     struct gr_buf *roots)
@@ -694,7 +702,7 @@ nix_eval(struct job *j, struct graph *g, struct gr_buf *attrs,
 				    NULL };
 	const char		*envp[8];
 	char			 err[256];
-	size_t			 i, n, nerr = 0;
+	size_t			 i, k, n, nerr = 0;
 	int			 rc = -1, ran = 0;
 
 	/* The worker wrote the empty registry at start (main.c). */
@@ -754,9 +762,9 @@ nix_eval(struct job *j, struct graph *g, struct gr_buf *attrs,
 		if (!json_object_object_get_ex(e, "drvPath", &v) ||
 		    !gr_store_path_valid(json_object_get_string(v)))
 			continue;
-		if (graph_add(g, json_object_get_string(v)) == SIZE_MAX ||
-		    array_add(attrs, gr_buf_str(&a)) == -1 ||
-		    array_add(roots, json_object_get_string(v)) == -1)
+		if ((k = graph_add(g, json_object_get_string(v))) ==
+		    SIZE_MAX || array_add(attrs, gr_buf_str(&a)) == -1 ||
+		    gr_buf_add(roots, &k, sizeof(k)) == -1)
 			goto out;
 	}
 	if (g->n == 0 && nerr > 0)
@@ -781,61 +789,147 @@ out:
 }
 
 static int
-store(struct job *j, struct graph *g, struct gr_buf *attrs,
-    struct gr_buf *roots)
+by_path(const void *a, const void *b, void *arg)
 {
-	struct gr_buf	 d = GR_BUF_INIT, n = GR_BUF_INIT, s = GR_BUF_INIT;
-	struct gr_buf	 f = GR_BUF_INIT, od = GR_BUF_INIT, on = GR_BUF_INIT;
-	struct gr_buf	 op = GR_BUF_INIT, es = GR_BUF_INIT, ed = GR_BUF_INIT;
-	const char	*p[4];
-	PGresult	*res = NULL;
-	size_t		 i, k;
-	int		 rc = -1;
+	const struct graph	*g = arg;
 
+	return strcmp(g->nodes[*(const size_t *)a].path,
+	    g->nodes[*(const size_t *)b].path);
+}
+
+/*
+ * Store the graph in one transaction.  The evaluation row is locked first:
+ * a lost lease stops here, and a DELETE of the evaluation waits until we
+ * are done (its trigger then removes what we linked).  New builds get ids
+ * made here, so every later statement takes uuid arrays and none looks a
+ * path up again.  They are inserted in path order: two evaluations that
+ * share derivations take the index entries in the same order and never
+ * deadlock.  Builds another evaluation made first are looked up and kept
+ * FOR KEY SHARE; their outputs and edges came with them.
+ */
+static int
+store(struct job *j, struct graph *g, struct gr_buf *attrs,
+    const size_t *roots, size_t nroots)
+{
+	struct gr_buf	 bi = GR_BUF_INIT, d = GR_BUF_INIT, n = GR_BUF_INIT;
+	struct gr_buf	 s = GR_BUF_INIT, f = GR_BUF_INIT, oi = GR_BUF_INIT;
+	struct gr_buf	 on = GR_BUF_INIT, op = GR_BUF_INIT, es = GR_BUF_INIT;
+	struct gr_buf	 ed = GR_BUF_INIT, known = GR_BUF_INIT;
+	struct gr_buf	 ids = GR_BUF_INIT, eids = GR_BUF_INIT;
+	const char	*p[5];
+	PGresult	*res = NULL;
+	size_t		*order = NULL, i, k, at, nknown = 0;
+	int		 rc = -1, r;
+
+	if ((order = calloc(g->n, sizeof(*order))) == NULL)
+		goto out;
+	for (i = 0; i < g->n; i++) {
+		order[i] = i;
+		gr_uuid7(g->nodes[i].id);
+		g->nodes[i].fresh = 0;
+	}
+	qsort_r(order, g->n, sizeof(*order), by_path, g);
+	for (i = 0; i < g->n; i++) {
+		struct node *x = &g->nodes[order[i]];
+
+		if (array_add(&bi, x->id) == -1 ||
+		    array_add(&d, x->path) == -1 ||
+		    array_add(&n, x->name) == -1 ||
+		    array_add(&s, x->system) == -1 ||
+		    array_add(&f, x->features) == -1)
+			goto out;
+	}
+	if (gr_db_begin(j->db) == -1)
+		goto out;
+	p[0] = j->id;
+	p[1] = j->owner;
+	if ((res = gr_db_exec(j->db, SQL_LOCK_EVAL, 2, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		log_warnx("evaluation %s: the lease was lost; not stored",
+		    j->id);
+		goto out;
+	}
+	PQclear(res);
+	p[0] = array_end(&bi);
+	p[1] = array_end(&d);
+	p[2] = array_end(&n);
+	p[3] = array_end(&s);
+	p[4] = array_end(&f);
+	if ((res = gr_db_exec(j->db, SQL_BUILDS, 5, p)) == NULL)
+		goto out;
+	for (r = 0; r < PQntuples(res); r++)
+		if ((at = graph_find(g, PQgetvalue(res, r, 0))) != SIZE_MAX)
+			g->nodes[at].fresh = 1;
+	PQclear(res);
+	res = NULL;
+	for (i = 0; i < g->n; i++)
+		if (!g->nodes[i].fresh) {
+			if (array_add(&known, g->nodes[i].path) == -1)
+				goto out;
+			nknown++;
+		}
+	if (nknown > 0) {
+		p[0] = array_end(&known);
+		if ((res = gr_db_exec(j->db, SQL_KNOWN, 1, p)) == NULL)
+			goto out;
+		if ((size_t)PQntuples(res) != nknown) {
+			gr_buf_addf(&j->error, "%zu builds vanished while "
+			    "being stored\n", nknown - (size_t)PQntuples(res));
+			goto out;
+		}
+		for (r = 0; r < PQntuples(res); r++) {
+			if ((at = graph_find(g, PQgetvalue(res, r, 1))) ==
+			    SIZE_MAX || g->nodes[at].fresh)
+				continue;
+			snprintf(g->nodes[at].id, sizeof(g->nodes[at].id),
+			    "%s", PQgetvalue(res, r, 0));
+		}
+		PQclear(res);
+		res = NULL;
+	}
 	for (i = 0; i < g->n; i++) {
 		struct node *x = &g->nodes[i];
 
-		if (array_add(&d, x->path) == -1 || array_add(&n, x->name) ==
-		    -1 || array_add(&s, x->system) == -1 ||
-		    array_add(&f, x->features) == -1)
+		if (array_add(&ids, x->id) == -1)
 			goto out;
+		if (!x->fresh)
+			continue;
 		for (k = 0; k < x->nout; k++)
-			if (array_add(&od, x->path) == -1 ||
+			if (array_add(&oi, x->id) == -1 ||
 			    array_add(&on, x->onames[k]) == -1 ||
 			    array_add(&op, x->opaths[k]) == -1)
 				goto out;
 		for (k = 0; k < x->ndeps; k++)
-			if (array_add(&es, x->path) == -1 ||
-			    array_add(&ed, x->deps[k]) == -1)
+			if (array_add(&es, x->id) == -1 ||
+			    array_add(&ed, g->nodes[x->deps[k]].id) == -1)
 				goto out;
 	}
-	if (gr_db_begin(j->db) == -1)
-		goto out;
-	p[0] = array_end(&d);
-	p[1] = array_end(&n);
-	p[2] = array_end(&s);
-	p[3] = array_end(&f);
-	if ((res = gr_db_exec(j->db, SQL_BUILDS, 4, p)) == NULL)
-		goto out;
-	PQclear(res);
-	p[0] = array_end(&od);
-	p[1] = array_end(&on);
-	p[2] = array_end(&op);
-	if ((res = gr_db_exec(j->db, SQL_OUTPUTS, 3, p)) == NULL)
-		goto out;
-	PQclear(res);
-	p[0] = array_end(&es);
-	p[1] = array_end(&ed);
-	if ((res = gr_db_exec(j->db, SQL_EDGES, 2, p)) == NULL)
-		goto out;
-	PQclear(res);
+	for (i = 0; i < nroots; i++)
+		if (array_add(&eids, g->nodes[roots[i]].id) == -1)
+			goto out;
+	if (oi.len > 0) {
+		p[0] = array_end(&oi);
+		p[1] = array_end(&on);
+		p[2] = array_end(&op);
+		if ((res = gr_db_exec(j->db, SQL_OUTPUTS, 3, p)) == NULL)
+			goto out;
+		PQclear(res);
+	}
+	if (es.len > 0) {
+		p[0] = array_end(&es);
+		p[1] = array_end(&ed);
+		if ((res = gr_db_exec(j->db, SQL_EDGES, 2, p)) == NULL)
+			goto out;
+		PQclear(res);
+	}
 	p[0] = j->id;
-	p[1] = gr_buf_str(&d);
+	p[1] = array_end(&ids);
 	if ((res = gr_db_exec(j->db, SQL_MEMBERS, 2, p)) == NULL)
 		goto out;
 	PQclear(res);
 	p[1] = array_end(attrs);
-	p[2] = array_end(roots);
+	p[2] = array_end(&eids);
 	if ((res = gr_db_exec(j->db, SQL_ENTRIES, 3, p)) == NULL)
 		goto out;
 	PQclear(res);
@@ -848,9 +942,9 @@ store(struct job *j, struct graph *g, struct gr_buf *attrs,
 		    j->id);
 		goto out;
 	}
-	log_info("evaluation %s: Evaluating -> %s (%zu derivations)", j->id,
-	    strcmp(PQgetvalue(res, 0, 0), "evaluation.building") == 0 ?
-	    "Building" : "Completed", g->n);
+	log_info("evaluation %s: Evaluating -> %s (%zu derivations, %zu new)",
+	    j->id, strcmp(PQgetvalue(res, 0, 0), "evaluation.building") == 0 ?
+	    "Building" : "Completed", g->n, g->n - nknown);
 	PQclear(res);
 	res = NULL;
 	if (gr_db_commit(j->db) == -1)
@@ -860,15 +954,20 @@ out:
 	PQclear(res);
 	if (rc == -1)
 		gr_db_rollback(j->db);
+	free(order);
+	gr_buf_release(&bi);
 	gr_buf_release(&d);
 	gr_buf_release(&n);
 	gr_buf_release(&s);
 	gr_buf_release(&f);
-	gr_buf_release(&od);
+	gr_buf_release(&oi);
 	gr_buf_release(&on);
 	gr_buf_release(&op);
 	gr_buf_release(&es);
 	gr_buf_release(&ed);
+	gr_buf_release(&known);
+	gr_buf_release(&ids);
+	gr_buf_release(&eids);
 	return rc;
 }
 
@@ -929,7 +1028,8 @@ evaluate_run(const struct gr_config *cfg, const char *id, const char *owner)
 		close(lfd);
 		lfd = -1;
 	}
-	if (store(&j, &g, &attrs, &roots) == -1) {
+	if (store(&j, &g, &attrs, (const size_t *)(void *)roots.data,
+	    roots.len / sizeof(size_t)) == -1) {
 		fail(&j);
 		goto out;
 	}

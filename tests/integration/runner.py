@@ -24,12 +24,22 @@ def main():
     wanted = sys.argv[1:]
     names = sorted(f[:-3] for f in os.listdir(here)
                    if f.startswith("test_") and f.endswith(".py"))
-    if wanted:
-        names = [n for n in names if n in wanted]
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    for n in names:
-        suite.addTests(loader.loadTestsFromModule(importlib.import_module(n)))
+    if wanted:
+        # A module name, or module.Class[.test] for part of one.
+        for w in wanted:
+            if w.split(".")[0] not in names:
+                continue
+            if "." in w:
+                suite.addTests(loader.loadTestsFromName(w))
+            else:
+                suite.addTests(loader.loadTestsFromModule(
+                    importlib.import_module(w)))
+    else:
+        for n in names:
+            suite.addTests(loader.loadTestsFromModule(
+                importlib.import_module(n)))
     t0 = time.monotonic()
     stack = harness.Stack()
     try:

@@ -382,6 +382,93 @@ class Evaluation(WorkerCase):
                         " WHERE evaluation_id = :'p1' ORDER BY attr", second)
         self.assertEqual(e2, e1)
 
+    def link_counts(self, builds):
+        """Rows of outputs, edges and members of the given build ids."""
+        ids = "{" + ",".join(builds) + "}"
+        return [int(self.s.sql(q, ids)[0][0]) for q in (
+            "SELECT count(*) FROM build_output"
+            " WHERE build_id = ANY(:'p1'::uuid[])",
+            "SELECT count(*) FROM build_dependency"
+            " WHERE build_id = ANY(:'p1'::uuid[])"
+            " OR dependency_id = ANY(:'p1'::uuid[])",
+            "SELECT count(*) FROM evaluation_build"
+            " WHERE build_id = ANY(:'p1'::uuid[])")]
+
+    def test_reused_builds_keep_their_links_and_aborted_ones_requeue(self):
+        url, _ = self.git.repo(harness.unique("requeue"),
+                               flakes.diamond(flakes.tag()))
+        org, proj = setup_project(self, self.s, self.tok, url)
+        first = enqueue(self.s, self.tok, org, proj)
+        wait_status(self.s, first, ("Building",))
+        builds = eval_builds(self.s, first)
+        ids = [b[0] for b in builds.values()]
+        # 6 builds, app has two outputs; edges app->lib-a, app->lib-b,
+        # lib-a->base, lib-b->base; one evaluation holds them all.
+        self.assertEqual(self.link_counts(ids), [7, 4, 6])
+        base = [b[0] for b in builds.values() if b[1] == "wk-base"][0]
+        self.s.sql("UPDATE build SET status = 'Aborted' WHERE id = :'p1'",
+                   base)
+        second = enqueue(self.s, self.tok, org, proj)
+        wait_status(self.s, second, ("Building",))
+        self.assertEqual(eval_builds(self.s, second), builds)
+        # Only the membership grew; the aborted build is wanted again.
+        self.assertEqual(self.link_counts(ids), [7, 4, 12])
+        self.assertEqual(self.s.sql("SELECT DISTINCT status FROM build"
+                                    " WHERE id = ANY(:'p1'::uuid[])",
+                                    "{" + ",".join(ids) + "}"),
+                         [["Queued"]])
+
+    def test_deletes_take_the_links_with_them(self):
+        url, _ = self.git.repo(harness.unique("gone"),
+                               flakes.diamond(flakes.tag()))
+        org, proj = setup_project(self, self.s, self.tok, url)
+        eid = enqueue(self.s, self.tok, org, proj)
+        wait_status(self.s, eid, ("Building",))
+        ids = [b[0] for b in eval_builds(self.s, eid).values()]
+        self.assertEqual(len(ids), 6)
+        self.assertEqual(self.s.sql("SELECT count(*) FROM entry_point"
+                                    " WHERE evaluation_id = :'p1'", eid),
+                         [["4"]])
+        # Deleting the project deletes its evaluations (a cascade); the
+        # evaluations take their members and entry points along, and the
+        # builds stay for whoever else needs them.
+        r = self.s.api("DELETE", "/projects/%s/%s" % (org, proj),
+                       token=self.tok)
+        harness.expect(self, r, 200, False)
+        for table in ("evaluation", "evaluation_build", "entry_point"):
+            col = "id" if table == "evaluation" else "evaluation_id"
+            self.assertEqual(self.s.sql("SELECT count(*) FROM %s WHERE"
+                                        " %s = :'p1'" % (table, col), eid),
+                             [["0"]], table)
+        self.assertEqual(self.link_counts(ids), [7, 4, 0])
+        # Deleting builds (as a garbage collector would) takes their
+        # outputs and edges, in both directions.
+        lib_a = self.s.sql("SELECT id FROM build WHERE id = ANY(:'p1'::uuid[])"
+                           " AND name = 'wk-lib-a'", "{" + ",".join(ids)
+                           + "}")[0][0]
+        self.s.sql("DELETE FROM build WHERE id = :'p1'", lib_a)
+        self.assertEqual(self.link_counts([lib_a]), [0, 0, 0])
+        self.assertEqual(self.link_counts(ids), [6, 2, 0])
+        self.s.sql("DELETE FROM build WHERE id = ANY(:'p1'::uuid[])",
+                   "{" + ",".join(ids) + "}")
+        self.assertEqual(self.link_counts(ids), [0, 0, 0])
+        # Nothing anywhere points at a row that is gone.
+        for q in ("SELECT count(*) FROM build_output o WHERE NOT EXISTS"
+                  " (SELECT 1 FROM build b WHERE b.id = o.build_id)",
+                  "SELECT count(*) FROM build_dependency d WHERE NOT EXISTS"
+                  " (SELECT 1 FROM build b WHERE b.id = d.build_id) OR"
+                  " NOT EXISTS (SELECT 1 FROM build b"
+                  " WHERE b.id = d.dependency_id)",
+                  "SELECT count(*) FROM evaluation_build m WHERE NOT EXISTS"
+                  " (SELECT 1 FROM build b WHERE b.id = m.build_id) OR"
+                  " NOT EXISTS (SELECT 1 FROM evaluation e"
+                  " WHERE e.id = m.evaluation_id)",
+                  "SELECT count(*) FROM entry_point m WHERE NOT EXISTS"
+                  " (SELECT 1 FROM build b WHERE b.id = m.build_id) OR"
+                  " NOT EXISTS (SELECT 1 FROM evaluation e"
+                  " WHERE e.id = m.evaluation_id)"):
+            self.assertEqual(self.s.sql(q), [["0"]], q)
+
     def test_worker_survives_postgres_restart(self):
         path = os.path.join(self.s.dir, "worker.log")
 

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -95,4 +96,51 @@ Test(crypto, api_keys_have_their_shape)
 	k[10] = 'X';
 	cr_assert_eq(gr_apikey_shape(k), 0);
 	cr_assert_eq(gr_apikey_shape("GRAD"), 0);
+}
+
+Test(crypto, uuid7_has_version_variant_and_time)
+{
+	struct timespec	 ts;
+	char		 u[GR_UUID_LEN + 1], hexms[13];
+	unsigned long long ms, got;
+	size_t		 i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	gr_uuid7(u);
+	cr_assert_eq(strlen(u), 36);
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			cr_assert_eq(u[i], '-', "%s", u);
+		else
+			cr_assert(strchr("0123456789abcdef", u[i]) != NULL,
+			    "%s", u);
+	cr_assert_eq(u[14], '7', "version nibble in %s", u);
+	cr_assert(strchr("89ab", u[19]) != NULL, "variant in %s", u);
+	/* The first 48 bits are the time in milliseconds. */
+	memcpy(hexms, u, 8);
+	memcpy(hexms + 8, u + 9, 4);
+	hexms[12] = '\0';
+	got = strtoull(hexms, NULL, 16);
+	cr_assert(got >= ms && got < ms + 5000, "%llu vs %llu", got, ms);
+}
+
+Test(crypto, uuid7_are_unique_and_grow_with_time)
+{
+	char		 a[GR_UUID_LEN + 1], b[GR_UUID_LEN + 1];
+	char		(*many)[GR_UUID_LEN + 1];
+	struct timespec	 pause = { 0, 3 * 1000 * 1000 };
+	size_t		 i, j, n = 2000;
+
+	gr_uuid7(a);
+	nanosleep(&pause, NULL);
+	gr_uuid7(b);
+	cr_assert_lt(strcmp(a, b), 0, "%s then %s", a, b);
+	cr_assert_not_null(many = calloc(n, sizeof(*many)));
+	for (i = 0; i < n; i++)
+		gr_uuid7(many[i]);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			cr_assert_str_neq(many[i], many[j]);
+	free(many);
 }
