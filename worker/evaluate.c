@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -87,13 +88,16 @@ static const char SQL_KNOWN[] =
     " q AS (UPDATE build b SET status = 'Queued', updated_at = now()"
     " FROM k WHERE b.id = k.id AND k.status = 'Aborted')"
     " SELECT id, derivation_path FROM k";
-/* Outputs and edges come with a new build, never later. */
+/*
+ * Outputs and edges come with a new build, never later, and each once
+ * (graph_walk() drops repeated inputs; output names are unique).
+ */
 static const char SQL_OUTPUTS[] =
     "INSERT INTO build_output (build_id, name, path)"
     " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])";
 static const char SQL_EDGES[] =
     "INSERT INTO build_dependency (build_id, dependency_id)"
-    " SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING";
+    " SELECT * FROM unnest($1::uuid[], $2::uuid[])";
 static const char SQL_MEMBERS[] =
     "INSERT INTO evaluation_build (evaluation_id, build_id)"
     " SELECT $1::uuid, i FROM unnest($2::uuid[]) AS i";
@@ -126,7 +130,17 @@ struct job {
 	char			 dir[PATH_MAX];
 	char			 sha[41];
 	struct gr_buf		 error;		/* what the evaluation says */
+	double			 t[4];		/* start, nix done, read, stored */
 };
+
+static double
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* --- the graph: a set of .drv paths, each with its parsed facts ------- */
 
@@ -134,6 +148,7 @@ struct node {
 	char	*path;
 	char	 id[GR_UUID_LEN + 1];	/* of its build row, once stored */
 	int	 fresh;			/* inserted by this evaluation */
+	size_t	 seen_by;		/* 1 + the last node that listed it */
 	char	*name, *system, *features;
 	char	**onames, **opaths;	size_t nout;
 	size_t	*deps;			size_t ndeps;	/* node indexes */
@@ -249,7 +264,7 @@ static int
 node_fill(struct node *d, const struct gr_drv *drv)
 {
 	const char	*f;
-	size_t		 j;
+	size_t		 j, k;
 
 	d->name = strdup(gr_drv_name(drv) != NULL ? gr_drv_name(drv) : "");
 	d->system = strdup(drv->platform);
@@ -263,10 +278,19 @@ node_fill(struct node *d, const struct gr_drv *drv)
 		if (d->onames == NULL || d->opaths == NULL)
 			return -1;
 		for (j = 0; j < drv->noutputs; j++) {
+			/* A name listed twice is one output, the first. */
+			for (k = 0; k < d->nout; k++)
+				if (strcmp(d->onames[k],
+				    drv->outputs[j].name) == 0)
+					break;
+			if (k < d->nout)
+				continue;
+			if ((d->onames[k] = strdup(drv->outputs[j].name)) ==
+			    NULL)
+				return -1;
 			d->nout++;
-			if ((d->onames[j] = strdup(drv->outputs[j].name)) ==
-			    NULL || (d->opaths[j] = strdup(
-			    drv->outputs[j].path)) == NULL)
+			if ((d->opaths[k] = strdup(drv->outputs[j].path)) ==
+			    NULL)
 				return -1;
 		}
 	}
@@ -298,12 +322,18 @@ graph_walk(struct graph *g, struct gr_buf *error)
 			gr_drv_release(&drv);
 			return -1;
 		}
-		/* graph_add() may move the nodes: index, never point. */
+		/*
+		 * graph_add() may move the nodes: index, never point.  An
+		 * input listed twice is one edge.
+		 */
 		for (j = 0; j < drv.ninputs; j++) {
 			if ((k = graph_add(g, drv.inputs[j].path)) == SIZE_MAX) {
 				gr_drv_release(&drv);
 				return -1;
 			}
+			if (g->nodes[k].seen_by == i + 1)
+				continue;
+			g->nodes[k].seen_by = i + 1;
 			g->nodes[i].deps[g->nodes[i].ndeps++] = k;
 		}
 		gr_drv_release(&drv);
@@ -724,12 +754,14 @@ nix_eval(struct job *j, struct graph *g, struct gr_buf *attrs,
 	if (nix_expr(j, &expr) == -1)
 		goto out;
 	argv[5] = expr.data;
+	j->t[0] = now_s();
 	if (gr_proc_run(argv, envp, j->dir, (int)j->cfg->eval_timeout,
 	    NIX_OUT_MAX, &pr) == -1) {
 		gr_buf_addf(&j->error, "cannot run %s\n", j->cfg->nix_bin);
 		goto out;
 	}
 	ran = 1;
+	j->t[1] = now_s();
 	if (pr.timed_out) {
 		gr_buf_addf(&j->error, "nix eval timed out after %lld s\n",
 		    j->cfg->eval_timeout);
@@ -819,8 +851,9 @@ store(struct job *j, struct graph *g, struct gr_buf *attrs,
 	const char	*p[5];
 	PGresult	*res = NULL;
 	size_t		*order = NULL, i, k, at, nknown = 0;
-	int		 rc = -1, r;
+	int		 rc = -1, r, building;
 
+	j->t[2] = now_s();
 	if ((order = calloc(g->n, sizeof(*order))) == NULL)
 		goto out;
 	for (i = 0; i < g->n; i++) {
@@ -942,13 +975,16 @@ store(struct job *j, struct graph *g, struct gr_buf *attrs,
 		    j->id);
 		goto out;
 	}
-	log_info("evaluation %s: Evaluating -> %s (%zu derivations, %zu new)",
-	    j->id, strcmp(PQgetvalue(res, 0, 0), "evaluation.building") == 0 ?
-	    "Building" : "Completed", g->n, g->n - nknown);
+	building = strcmp(PQgetvalue(res, 0, 0), "evaluation.building") == 0;
 	PQclear(res);
 	res = NULL;
 	if (gr_db_commit(j->db) == -1)
 		goto out;
+	j->t[3] = now_s();
+	log_info("evaluation %s: Evaluating -> %s (%zu derivations, %zu new;"
+	    " nix %.2f s, read %.2f s, store %.2f s)", j->id, building ?
+	    "Building" : "Completed", g->n, g->n - nknown, j->t[1] - j->t[0],
+	    j->t[2] - j->t[1], j->t[3] - j->t[2]);
 	rc = 0;
 out:
 	PQclear(res);
