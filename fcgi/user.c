@@ -22,21 +22,27 @@ managed(struct gr_req *r)
 	return gr_http_error(r, 403, "Cannot modify state-managed user.");
 }
 
+/* The busiest authenticated answer, written without json-c objects. */
 int
 user_get(struct gr_req *r)
 {
-	struct json_object	*o;
+	struct gr_buf	 b = GR_BUF_INIT;
+	int		 rc;
 
-	if ((o = json_object_new_object()) == NULL)
-		return -1;
-	json_object_object_add(o, "id", json_object_new_string(r->user->id));
-	json_object_object_add(o, "username",
-	    json_object_new_string(r->user->username));
-	json_object_object_add(o, "name",
-	    json_object_new_string(r->user->name));
-	json_object_object_add(o, "email",
-	    json_object_new_string(r->user->email));
-	return gr_http_ok(r, o);
+	if (gr_buf_adds(&b, "{\"id\":") == -1 ||
+	    gr_json_quote(&b, r->user->id) == -1 ||
+	    gr_buf_adds(&b, ",\"username\":") == -1 ||
+	    gr_json_quote(&b, r->user->username) == -1 ||
+	    gr_buf_adds(&b, ",\"name\":") == -1 ||
+	    gr_json_quote(&b, r->user->name) == -1 ||
+	    gr_buf_adds(&b, ",\"email\":") == -1 ||
+	    gr_json_quote(&b, r->user->email) == -1 ||
+	    gr_buf_addc(&b, '}') == -1)
+		rc = gr_http_ok_json(r, NULL, 0);
+	else
+		rc = gr_http_ok_json(r, b.data, b.len);
+	gr_buf_release(&b);
+	return rc;
 }
 
 int

@@ -108,11 +108,25 @@ set_state(struct gr_db *db, const PGresult *res)
 }
 
 /* Index of sql's prepared statement, preparing it if new; -1 on error. */
+/* "s" and the index: the name of prepared statement i (at most 22 bytes). */
+static void
+stmt_name(size_t i, char *name)
+{
+	char	 digits[20], *p = digits + sizeof(digits);
+
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) > 0);
+	name[0] = 's';
+	memcpy(name + 1, p, (size_t)(digits + sizeof(digits) - p));
+	name[1 + (digits + sizeof(digits) - p)] = '\0';
+}
+
 static int
 prepare(struct gr_db *db, const char *sql, int nparams)
 {
 	PGresult	*res;
-	char		 name[16];
+	char		 name[24];
 	size_t		 i;
 
 	for (i = 0; i < db->nstmt; i++)
@@ -122,7 +136,7 @@ prepare(struct gr_db *db, const char *sql, int nparams)
 		log_warnx("too many prepared statements");
 		return -1;
 	}
-	snprintf(name, sizeof(name), "s%zu", db->nstmt);
+	stmt_name(db->nstmt, name);
 	res = PQprepare(db->conn, name, sql, nparams, NULL);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_state(db, res);
@@ -140,7 +154,7 @@ gr_db_exec(struct gr_db *db, const char *sql, int nparams,
     const char *const *params)
 {
 	PGresult	*res = NULL;
-	char		 name[16];
+	char		 name[24];
 	int		 idx, attempt;
 
 	db->sqlstate[0] = '\0';
@@ -153,7 +167,7 @@ gr_db_exec(struct gr_db *db, const char *sql, int nparams,
 			return NULL;
 		if ((idx = prepare(db, sql, nparams)) == -1)
 			goto broken;
-		snprintf(name, sizeof(name), "s%d", idx);
+		stmt_name((size_t)idx, name);
 		res = PQexecPrepared(db->conn, name, nparams, params, NULL,
 		    NULL, 0);
 		if (res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
@@ -254,6 +268,19 @@ gr_db_strdup(const PGresult *res, int row, int col)
 	if (PQgetisnull(res, row, col))
 		return NULL;
 	return strdup(PQgetvalue(res, row, col));
+}
+
+void
+gr_db_copy(const PGresult *res, int row, int col, char *dst, size_t sz)
+{
+	size_t	 n = (size_t)PQgetlength(res, row, col);
+
+	if (sz == 0)
+		return;
+	if (n > sz - 1)
+		n = sz - 1;
+	memcpy(dst, PQgetvalue(res, row, col), n);
+	dst[n] = '\0';
 }
 
 int

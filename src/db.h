@@ -64,6 +64,11 @@ enum gr_status	 gr_db_change(struct gr_db *, const char *, int,
 
 /* Copy column c of row 0 into a fresh string (caller frees); NULL if null. */
 char		*gr_db_strdup(const PGresult *, int, int);
+/*
+ * Copy the value at (row, col) into dst of size sz, cut at sz - 1 bytes
+ * (the columns it is used for are bounded by the schema); "" for NULL.
+ */
+void		 gr_db_copy(const PGresult *, int, int, char *, size_t);
 /* PQgetvalue as a bool ('t'). */
 int		 gr_db_bool(const PGresult *, int, int);
 

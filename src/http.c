@@ -128,6 +128,22 @@ gr_http_ok(struct gr_req *r, struct json_object *msg)
 }
 
 int
+gr_http_ok_json(struct gr_req *r, const char *msg, size_t len)
+{
+	static const char	 head[] = "{\"error\":false,\"message\":";
+
+	r->status = 200;
+	gr_buf_reset(&r->out);
+	if (msg == NULL || gr_buf_add(&r->out, head, sizeof(head) - 1) == -1 ||
+	    gr_buf_add(&r->out, msg, len) == -1 ||
+	    gr_buf_addc(&r->out, '}') == -1)
+		return envelope(r, 500, 1, json_object_new_string(
+		    "Internal Server Error"));
+	r->answered = 1;
+	return 0;
+}
+
+int
 gr_http_ok_str(struct gr_req *r, const char *s)
 {
 	return envelope(r, 200, 0, json_object_new_string(s));

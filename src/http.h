@@ -87,6 +87,11 @@ const char *gr_http_reason(int);
  */
 int	 gr_http_ok(struct gr_req *, struct json_object *);
 int	 gr_http_ok_str(struct gr_req *, const char *);
+/*
+ * The same with a message already written as JSON (len bytes; see
+ * gr_json_quote()), for hot paths that skip building json-c objects.
+ */
+int	 gr_http_ok_json(struct gr_req *, const char *, size_t);
 int	 gr_http_error(struct gr_req *, int, const char *);
 int	 gr_http_errorf(struct gr_req *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/buf.h"
 #include "src/http.h"
 #include "src/json.h"
 
@@ -299,4 +300,58 @@ gr_json_text(struct json_object *o, size_t *lenp)
 {
 	return json_object_to_json_string_length(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, lenp);
+}
+
+int
+gr_json_quote(struct gr_buf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const char		*run;
+	char			 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+	if (gr_buf_addc(b, '"') == -1)
+		return -1;
+	for (run = s; *s != '\0'; s++) {
+		unsigned char	 c = (unsigned char)*s;
+		const char	*e = NULL;
+		size_t		 elen = 2;
+
+		switch (c) {
+		case '"':
+			e = "\\\"";
+			break;
+		case '\\':
+			e = "\\\\";
+			break;
+		case '\b':
+			e = "\\b";
+			break;
+		case '\f':
+			e = "\\f";
+			break;
+		case '\n':
+			e = "\\n";
+			break;
+		case '\r':
+			e = "\\r";
+			break;
+		case '\t':
+			e = "\\t";
+			break;
+		default:
+			if (c >= 0x20)
+				continue;
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0x0f];
+			e = esc;
+			elen = 6;
+		}
+		if (gr_buf_add(b, run, (size_t)(s - run)) == -1 ||
+		    gr_buf_add(b, e, elen) == -1)
+			return -1;
+		run = s + 1;
+	}
+	if (gr_buf_add(b, run, (size_t)(s - run)) == -1)
+		return -1;
+	return gr_buf_addc(b, '"');
 }

@@ -41,4 +41,12 @@ int	 gr_json_int(struct json_object *, const char *, enum gr_field,
 /* Serialize compactly; borrowed until the object changes or is put. */
 const char *gr_json_text(struct json_object *, size_t *);
 
+struct gr_buf;
+/*
+ * Append s as a JSON string, quoted and escaped as gr_json_text() would
+ * ('/' left alone); for answers written without building json-c objects.
+ * 0, or -1 when out of memory.
+ */
+int	 gr_json_quote(struct gr_buf *, const char *);
+
 #endif /* GRADIENT_JSON_H */

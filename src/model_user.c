@@ -215,11 +215,10 @@ gr_user_create(struct gr_db *db, const char *username, const char *name,
 static void
 user_from_row(struct gr_user *u, const PGresult *res, int row)
 {
-	snprintf(u->id, sizeof(u->id), "%s", PQgetvalue(res, row, 0));
-	snprintf(u->username, sizeof(u->username), "%s",
-	    PQgetvalue(res, row, 1));
-	snprintf(u->name, sizeof(u->name), "%s", PQgetvalue(res, row, 2));
-	snprintf(u->email, sizeof(u->email), "%s", PQgetvalue(res, row, 3));
+	gr_db_copy(res, row, 0, u->id, sizeof(u->id));
+	gr_db_copy(res, row, 1, u->username, sizeof(u->username));
+	gr_db_copy(res, row, 2, u->name, sizeof(u->name));
+	gr_db_copy(res, row, 3, u->email, sizeof(u->email));
 	u->managed = gr_db_bool(res, row, 4);
 }
 

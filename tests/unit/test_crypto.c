@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 
 #include "src/crypto.h"
 
@@ -143,4 +144,47 @@ Test(crypto, uuid7_are_unique_and_grow_with_time)
 		for (j = i + 1; j < n; j++)
 			cr_assert_str_neq(many[i], many[j]);
 	free(many);
+}
+
+Test(crypto, base64url_decodes_what_libsodium_encodes)
+{
+	unsigned char	 in[64], *p;
+	char		*s;
+	size_t		 len, n;
+
+	for (len = 0; len <= sizeof(in); len++) {
+		randombytes_buf(in, len);
+		cr_assert_not_null(s = gr_b64url_encode(in, len));
+		p = gr_b64url_decode(s, strlen(s), &n);
+		cr_assert_not_null(p, "%zu bytes: '%s'", len, s);
+		cr_assert_eq(n, len);
+		cr_assert_eq(memcmp(p, in, len), 0, "%zu bytes", len);
+		free(p);
+		free(s);
+	}
+}
+
+Test(crypto, base64url_is_strict)
+{
+	static const char *bad[] = {
+		"aGVsbG8=",	/* padding */
+		"aGVsbG9",	/* low bits of the last character set */
+		"a+8", "a/8",	/* the standard alphabet */
+		"aGVsb",	/* one character over a group */
+		"aG Vs", "aGV\x80", "aGVs\n",
+	};
+	unsigned char	*p;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_null(gr_b64url_decode(bad[i], strlen(bad[i]), &n),
+		    "'%s' accepted", bad[i]);
+	cr_assert_null(gr_b64url_decode("aG\0s", 4, &n));
+	cr_assert_not_null(p = gr_b64url_decode("aGVsbG8", 7, &n));
+	cr_assert_eq(n, 5);
+	cr_assert_eq(memcmp(p, "hello", 5), 0);
+	free(p);
+	cr_assert_not_null(p = gr_b64url_decode("", 0, &n));
+	cr_assert_eq(n, 0);
+	free(p);
 }

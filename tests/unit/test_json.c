@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 
+#include "src/buf.h"
 #include "src/json.h"
 
 #define NOT_JSON	"request body is not valid JSON: "
@@ -626,4 +627,33 @@ Test(json, text_is_compact_and_keeps_slashes)
 	cr_assert_str_eq(t, "{\"a\":\"x/y\",\"b\":[1,2]}");
 	cr_assert_eq(len, strlen(t));
 	json_object_put(o);
+}
+
+/* gr_json_quote() writes what json-c writes for the same string. */
+Test(json, quote_matches_json_c)
+{
+	static const char *const samples[] = {
+		"", "plain", "a\"b", "back\\slash", "a/b", "tab\there",
+		"line\nbreak\r\n", "\b\f", "\x01\x02\x1f\x7f", "\xc3\xa9t\xc3\xa9",
+		"\xf0\x9f\x98\x80 emoji", "</script>",
+	};
+	char		 all[32];
+	struct gr_buf	 b = GR_BUF_INIT;
+	size_t		 i, len;
+
+	for (i = 1; i < sizeof(all); i++)
+		all[i - 1] = (char)i;
+	all[sizeof(all) - 1] = '\0';
+	for (i = 0; i <= sizeof(samples) / sizeof(samples[0]); i++) {
+		const char		*s = i < sizeof(samples) /
+					    sizeof(samples[0]) ? samples[i] : all;
+		struct json_object	*o = json_object_new_string(s);
+		const char		*want = gr_json_text(o, &len);
+
+		gr_buf_reset(&b);
+		cr_assert_eq(gr_json_quote(&b, s), 0);
+		cr_assert_str_eq(gr_buf_str(&b), want, "sample %zu", i);
+		json_object_put(o);
+	}
+	gr_buf_release(&b);
 }

@@ -574,3 +574,84 @@ Test(jwt, strerror_names_each_error)
 	cr_assert_str_eq(gr_jwt_strerror(GR_JWT_EXPIRED), "token expired");
 	cr_assert_str_eq(gr_jwt_strerror(GR_JWT_CLAIMS), "bad claims");
 }
+
+/*
+ * Payloads laid out exactly as gr_jwt_sign() writes them are read without
+ * the JSON parser; near misses must get the parser's verdict all the same.
+ */
+#define ISSUED(iat, exp) "{\"sub\":\"" SUB "\",\"jti\":\"" JTI \
+	"\",\"iat\":" iat ",\"exp\":" exp "}"
+
+Test(jwt, issued_layout_near_misses_get_the_parsers_verdict)
+{
+	static const char *const bad[] = {
+		ISSUED("1700000000", "01900000000"),	/* leading zero */
+		ISSUED("01", "1900000000"),
+		ISSUED("1700000000", "1099511627777"),	/* beyond 2^40 */
+		ISSUED("1700000000", "-1"),
+		ISSUED("1700000000", "1900000000.0"),
+		ISSUED("1700000000", "1900000000") "x",	/* trailing bytes */
+		ISSUED("1700000000", "1900000000,"),
+		"{\"sub\":\"0b6a7c3e_8f1d_4e2a_9c5b_1d2e3f4a5b6c\",\"jti\":\""
+		    JTI "\",\"iat\":1700000000,\"exp\":1900000000}",
+		"{\"sub\":\"" SUB "\",\"jti\":\"" JTI "\",\"iat\":1700000000,"
+		    "\"exp\":}",
+		"{\"sub\":\"" SUB "\",\"jti\":\"" JTI "\",\"iat\":,\"exp\":1}",
+	};
+	static const struct {
+		const char	*payload;
+		long long	 iat, exp;
+	} good[] = {
+		{ ISSUED("1700000000", "1900000000"), 1700000000, 1900000000 },
+		{ ISSUED("0", "1099511627776"), 0, 1099511627776LL },
+		/* Other layouts still go through the parser. */
+		{ "{\"exp\":1900000000,\"iat\":5,\"jti\":\"" JTI "\",\"sub\":\""
+		    SUB "\"}", 5, 1900000000 },
+		{ "{ \"sub\": \"" SUB "\", \"jti\": \"" JTI "\", \"iat\": 7,"
+		    " \"exp\": 1900000001 }", 7, 1900000001 },
+	};
+	struct gr_jwt_claims	 c;
+	char			*tok;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tok = signed_token(bad[i]);
+		c = verify_is(tok, GR_JWT_CLAIMS);
+		assert_claims_empty(&c);
+		free(tok);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		tok = signed_token(good[i].payload);
+		c = verify_is(tok, GR_JWT_OK);
+		cr_assert_str_eq(c.sub, SUB);
+		cr_assert_str_eq(c.jti, JTI);
+		cr_assert_eq(c.iat, good[i].iat, "%s", good[i].payload);
+		cr_assert_eq(c.exp, good[i].exp, "%s", good[i].payload);
+		free(tok);
+	}
+}
+
+Test(jwt, a_second_key_is_not_served_from_the_first_keys_state)
+{
+	static const unsigned char	 other[] =
+	    "another-hs256-secret-of-32-bytes-or-more";
+	struct gr_jwt_claims		 in = claims(NOW, NOW + 60), c;
+	char				*a, *b;
+
+	a = gr_jwt_sign(secret, SECRETLEN, &in);
+	b = gr_jwt_sign(other, sizeof(other) - 1, &in);
+	cr_assert_str_neq(a, b);
+	cr_assert_eq(gr_jwt_verify(secret, SECRETLEN, a, NOW, &c), GR_JWT_OK);
+	cr_assert_eq(gr_jwt_verify(secret, SECRETLEN, b, NOW, &c),
+	    GR_JWT_SIGNATURE);
+	cr_assert_eq(gr_jwt_verify(other, sizeof(other) - 1, b, NOW, &c),
+	    GR_JWT_OK);
+	cr_assert_eq(gr_jwt_verify(other, sizeof(other) - 1, a, NOW, &c),
+	    GR_JWT_SIGNATURE);
+	/* A key that is a prefix of the other. */
+	cr_assert_eq(gr_jwt_verify(secret, SECRETLEN - 1, a, NOW, &c),
+	    GR_JWT_SIGNATURE);
+	cr_assert_eq(gr_jwt_verify(secret, SECRETLEN, a, NOW, &c), GR_JWT_OK);
+	free(a);
+	free(b);
+}
