@@ -287,26 +287,85 @@ read_body(FCGX_Request *fr, struct gr_buf *b, size_t len)
 	return 0;
 }
 
+/* The value if env is "name=value", else NULL. */
+static const char *
+param(const char *env, const char *name, size_t len)
+{
+	return strncmp(env, name, len) == 0 && env[len] == '=' ?
+	    env + len + 1 : NULL;
+}
+
+#define PARAM(env, lit)	param((env), (lit), sizeof(lit) - 1)
+
+/*
+ * The parameters a request needs, in one pass over the environment
+ * (FCGX_GetParam would scan it once per name).  The first of a name
+ * counts, as with FCGX_GetParam.
+ */
+static void
+params(FCGX_ParamArray envp, struct gr_req *r, const char **uri,
+    const char **script, const char **length)
+{
+	const char	*v;
+
+	for (; envp != NULL && *envp != NULL; envp++) {
+		switch ((*envp)[0]) {
+		case 'C':
+			if (r->content_type == NULL &&
+			    (v = PARAM(*envp, "CONTENT_TYPE")) != NULL)
+				r->content_type = v;
+			else if (*length == NULL &&
+			    (v = PARAM(*envp, "CONTENT_LENGTH")) != NULL)
+				*length = v;
+			break;
+		case 'D':
+			if (*uri == NULL &&
+			    (v = PARAM(*envp, "DOCUMENT_URI")) != NULL)
+				*uri = v;
+			break;
+		case 'H':
+			if (r->authorization == NULL &&
+			    (v = PARAM(*envp, "HTTP_AUTHORIZATION")) != NULL)
+				r->authorization = v;
+			break;
+		case 'Q':
+			if (r->query == NULL &&
+			    (v = PARAM(*envp, "QUERY_STRING")) != NULL)
+				r->query = v;
+			break;
+		case 'R':
+			if (r->method == NULL &&
+			    (v = PARAM(*envp, "REQUEST_METHOD")) != NULL)
+				r->method = v;
+			else if (r->request_id == NULL &&
+			    (v = PARAM(*envp, "REQUEST_ID")) != NULL)
+				r->request_id = v;
+			break;
+		case 'S':
+			if (*script == NULL &&
+			    (v = PARAM(*envp, "SCRIPT_NAME")) != NULL)
+				*script = v;
+			break;
+		}
+	}
+}
+
 static void
 handle(FCGX_Request *fr, struct gr_req *r, struct gr_buf *body)
 {
-	const char	*uri;
+	const char	*uri = NULL, *script = NULL, *length = NULL;
 	size_t		 len;
 	int		 code;
 
-	r->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-	uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+	r->method = r->query = r->content_type = NULL;
+	r->authorization = r->request_id = NULL;
+	params(fr->envp, r, &uri, &script, &length);
 	if (uri == NULL)
-		uri = FCGX_GetParam("SCRIPT_NAME", fr->envp);
+		uri = script;
 	r->path = uri != NULL ? uri : "/";
-	r->query = FCGX_GetParam("QUERY_STRING", fr->envp);
-	r->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	r->request_id = FCGX_GetParam("REQUEST_ID", fr->envp);
 	if (r->method == NULL)
 		r->method = "GET";
-	code = router_body_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp),
-	    cfg.max_body_size, &len);
+	code = router_body_length(length, cfg.max_body_size, &len);
 	if (code == 413) {
 		gr_http_errorf(r, 413, "Request body is larger than %lld "
 		    "bytes", cfg.max_body_size);

@@ -205,10 +205,13 @@ gr_valid_uuid(const char *s)
 	size_t	 i;
 
 	for (i = 0; i < 36; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
+			if (c != '-')
 				return 0;
-		} else if (!isxdigit((unsigned char)s[i]))
+		} else if (!((c >= '0' && c <= '9') ||
+		    ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))
 			return 0;
 	}
 	return s[36] == '\0';

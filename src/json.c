@@ -316,6 +316,8 @@ gr_json_quote(struct gr_buf *b, const char *s)
 		const char	*e = NULL;
 		size_t		 elen = 2;
 
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
 		switch (c) {
 		case '"':
 			e = "\\\"";
@@ -339,8 +341,6 @@ gr_json_quote(struct gr_buf *b, const char *s)
 			e = "\\t";
 			break;
 		default:
-			if (c >= 0x20)
-				continue;
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 0x0f];
 			e = esc;
