@@ -235,7 +235,9 @@ def watch(conninfo, queue, worker, logfile, timeout=600.0):
                     ci = proc_info(c)
                     if ci is None or ci[0] != "nix":
                         continue
-                    if not nix:
+                    # An exiting process shows an empty cmdline: take
+                    # the call from a sample that has one.
+                    if nix_call is None or not nix_call["argv"]:
                         nix_call = call_of(c)
                     r = nix.setdefault(c, [now, now, 0, 0])
                     r[1] = now
@@ -289,7 +291,7 @@ def watch(conninfo, queue, worker, logfile, timeout=600.0):
         print(f"nix_cpu={sum(v[3] for v in nix.values()) / hz:.2f}")
     else:
         print("nix_first=0\nnix_last=0\nnix_hwm_kb=0\nnix_cpu=0")
-    if nix_call is not None:
+    if nix_call is not None and nix_call["argv"]:
         print("nix_call=" + json.dumps(nix_call))
     return 0 if t_end is not None else 1
 

@@ -346,14 +346,21 @@ graph_walk(struct graph *g, struct gr_buf *error)
 static int
 array_add(struct gr_buf *b, const char *s)
 {
+	size_t	 n;
+
 	if (gr_buf_addc(b, b->len == 0 ? '{' : ',') == -1 ||
 	    gr_buf_addc(b, '"') == -1)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if ((*s == '"' || *s == '\\') && gr_buf_addc(b, '\\') == -1)
+	/* Runs without '"' or '\\' in one piece, each of those escaped. */
+	for (;;) {
+		n = strcspn(s, "\"\\");
+		if (gr_buf_add(b, s, n) == -1)
 			return -1;
-		if (gr_buf_addc(b, *s) == -1)
+		if (s[n] == '\0')
+			break;
+		if (gr_buf_addc(b, '\\') == -1 || gr_buf_addc(b, s[n]) == -1)
 			return -1;
+		s += n + 1;
 	}
 	return gr_buf_addc(b, '"');
 }
