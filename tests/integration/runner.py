@@ -3,6 +3,8 @@
 The stack is started once (tests make their own users, so they do not
 interfere), each module's unittest cases run, and the run ends with the
 line "N passed, M failed".  Exit status 0 only when nothing failed.
+Arguments narrow the run: a module name (test_worker) or a dotted name
+within one (test_worker.Evaluation, test_worker.Evaluation.test_x).
 """
 import importlib
 import os
