@@ -198,28 +198,17 @@ drop_privileges(const char *user, const char *sockpath)
  * by hand (this runs for every request; libfcgi's own printf knows no
  * %zu anyway) and written with FCGX_PutStr.
  */
-static int
-add_number(struct gr_buf *b, size_t v)
-{
-	char	 num[24], *p = num + sizeof(num);
-
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	return gr_buf_add(b, p, (size_t)(num + sizeof(num) - p));
-}
-
 static void
 respond(FCGX_Request *fr, struct gr_req *r, struct gr_buf *head)
 {
 	gr_buf_reset(head);
 	if (gr_buf_adds(head, "Status: ") == -1 ||
-	    add_number(head, (size_t)r->status) == -1 ||
+	    gr_buf_addu(head, (unsigned long long)r->status) == -1 ||
 	    gr_buf_addc(head, ' ') == -1 ||
 	    gr_buf_adds(head, gr_http_reason(r->status)) == -1 ||
 	    gr_buf_adds(head, "\r\nContent-Type: application/json\r\n"
 	    "Content-Length: ") == -1 ||
-	    add_number(head, r->out.len) == -1 ||
+	    gr_buf_addu(head, r->out.len) == -1 ||
 	    gr_buf_adds(head, "\r\nCache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n") == -1 ||
 	    gr_buf_add(head, r->headers.data, r->headers.len) == -1 ||

@@ -55,6 +55,29 @@ gr_buf_adds(struct gr_buf *b, const char *s)
 	return gr_buf_add(b, s, strlen(s));
 }
 
+size_t
+gr_utoa(unsigned long long v, char *out)
+{
+	char	 digits[GR_UTOA_LEN], *p = digits + sizeof(digits);
+	size_t	 n;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	n = (size_t)(digits + sizeof(digits) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
+int
+gr_buf_addu(struct gr_buf *b, unsigned long long v)
+{
+	char	 num[GR_UTOA_LEN];
+
+	return gr_buf_add(b, num, gr_utoa(v, num));
+}
+
 int
 gr_buf_addc(struct gr_buf *b, char c)
 {

@@ -24,6 +24,8 @@ struct gr_buf {
 int	 gr_buf_add(struct gr_buf *, const void *, size_t);
 int	 gr_buf_adds(struct gr_buf *, const char *);
 int	 gr_buf_addc(struct gr_buf *, char);
+/* The decimal digits of v, without printf (for hot paths). */
+int	 gr_buf_addu(struct gr_buf *, unsigned long long);
 int	 gr_buf_addf(struct gr_buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 gr_buf_vaddf(struct gr_buf *, const char *, va_list)
@@ -35,5 +37,12 @@ void	 gr_buf_release(struct gr_buf *);
 char	*gr_buf_detach(struct gr_buf *, size_t *);
 /* A C string even when empty; borrowed until the next change. */
 const char *gr_buf_str(const struct gr_buf *);
+
+/*
+ * The decimal digits of v into out, NUL-terminated; returns their count.
+ * out has room for GR_UTOA_LEN bytes.
+ */
+#define GR_UTOA_LEN	21
+size_t	 gr_utoa(unsigned long long, char *);
 
 #endif /* GRADIENT_BUF_H */

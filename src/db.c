@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "src/buf.h"
 #include "src/db.h"
 #include "src/json.h"
 #include "src/log.h"
@@ -107,26 +108,20 @@ set_state(struct gr_db *db, const PGresult *res)
 	    cn != NULL ? cn : "");
 }
 
-/* Index of sql's prepared statement, preparing it if new; -1 on error. */
-/* "s" and the index: the name of prepared statement i (at most 22 bytes). */
+/* "s" and the index: the name of prepared statement i, without printf. */
 static void
-stmt_name(size_t i, char *name)
+stmt_name(size_t i, char name[GR_UTOA_LEN + 1])
 {
-	char	 digits[20], *p = digits + sizeof(digits);
-
-	do
-		*--p = (char)('0' + i % 10);
-	while ((i /= 10) > 0);
 	name[0] = 's';
-	memcpy(name + 1, p, (size_t)(digits + sizeof(digits) - p));
-	name[1 + (digits + sizeof(digits) - p)] = '\0';
+	gr_utoa(i, name + 1);
 }
 
+/* Index of sql's prepared statement, preparing it if new; -1 on error. */
 static int
 prepare(struct gr_db *db, const char *sql, int nparams)
 {
 	PGresult	*res;
-	char		 name[24];
+	char		 name[GR_UTOA_LEN + 1];
 	size_t		 i;
 
 	for (i = 0; i < db->nstmt; i++)
@@ -154,7 +149,7 @@ gr_db_exec(struct gr_db *db, const char *sql, int nparams,
     const char *const *params)
 {
 	PGresult	*res = NULL;
-	char		 name[24];
+	char		 name[GR_UTOA_LEN + 1];
 	int		 idx, attempt;
 
 	db->sqlstate[0] = '\0';

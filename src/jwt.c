@@ -20,6 +20,7 @@
 #include "src/jwt.h"
 
 #define JWT_MAXLEN	4096
+#define CLAIM_MAX	(1LL << 40)	/* iat and exp */
 
 static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 /* Its base64url form, made once per process; never freed. */
@@ -106,7 +107,7 @@ uuid_claim(struct json_object *o, const char *key, char *dst)
 	return 0;
 }
 
-/* A JSON integer in [0, 2^40] at *pp, no sign or leading zero; or -1. */
+/* A JSON integer in [0, CLAIM_MAX] at *pp, no sign or leading zero; or -1. */
 static long long
 claim_int(const char **pp, const char *end)
 {
@@ -117,7 +118,7 @@ claim_int(const char **pp, const char *end)
 	    p[1] >= '0' && p[1] <= '9'))
 		return -1;
 	for (; p < end && *p >= '0' && *p <= '9'; p++)
-		if ((v = v * 10 + (*p - '0')) > 1LL << 40)
+		if ((v = v * 10 + (*p - '0')) > CLAIM_MAX)
 			return -1;
 	*pp = p;
 	return v;
@@ -166,6 +167,33 @@ issued_claims(const char *p, size_t n, struct gr_jwt_claims *c)
 	return 1;
 }
 
+/* Any other payload, through the parser: 0, or -1 for bad claims. */
+static int
+parsed_claims(const char *p, size_t n, struct gr_jwt_claims *c)
+{
+	struct json_object	*o;
+	char			 err[128];
+	long long		 iat = 0, exp;
+	int			 rc = -1;
+
+	if ((o = gr_json_parse(p, n, err, sizeof(err))) == NULL ||
+	    !json_object_is_type(o, json_type_object))
+		goto out;
+	if (uuid_claim(o, "sub", c->sub) == -1 ||
+	    uuid_claim(o, "jti", c->jti) == -1 ||
+	    gr_json_int(o, "exp", GR_FIELD_REQUIRED, 0, CLAIM_MAX, &exp, err,
+	    sizeof(err)) != 1 ||
+	    gr_json_int(o, "iat", GR_FIELD_OPTIONAL, 0, CLAIM_MAX, &iat, err,
+	    sizeof(err)) == -1)
+		goto out;
+	c->exp = exp;
+	c->iat = iat;
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
 enum gr_jwt_err
 gr_jwt_verify(const unsigned char *key, size_t keylen, const char *tok,
     long long now, struct gr_jwt_claims *c)
@@ -174,10 +202,9 @@ gr_jwt_verify(const unsigned char *key, size_t keylen, const char *tok,
 	unsigned char		*hdr = NULL, *pl = NULL, *sig = NULL;
 	unsigned char		 want[crypto_auth_hmacsha256_BYTES];
 	size_t			 len, hlen, plen, slen;
-	struct json_object	*ho = NULL, *po = NULL;
+	struct json_object	*ho = NULL;
 	enum gr_jwt_err		 e = GR_JWT_MALFORMED;
 	char			 err[128];
-	long long		 iat, exp;
 
 	memset(c, 0, sizeof(*c));
 	len = strnlen(tok, JWT_MAXLEN + 1);
@@ -218,25 +245,9 @@ gr_jwt_verify(const unsigned char *key, size_t keylen, const char *tok,
 	if ((pl = gr_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1),
 	    &plen)) == NULL)
 		goto out;
-	if (!issued_claims((const char *)pl, plen, c)) {
-		memset(c, 0, sizeof(*c));
-		if ((po = gr_json_parse((const char *)pl, plen, err,
-		    sizeof(err))) == NULL ||
-		    !json_object_is_type(po, json_type_object))
-			goto out;
-		if (uuid_claim(po, "sub", c->sub) == -1 ||
-		    uuid_claim(po, "jti", c->jti) == -1)
-			goto out;
-		if (gr_json_int(po, "exp", GR_FIELD_REQUIRED, 0, 1LL << 40,
-		    &exp, err, sizeof(err)) != 1)
-			goto out;
-		iat = 0;
-		if (gr_json_int(po, "iat", GR_FIELD_OPTIONAL, 0, 1LL << 40,
-		    &iat, err, sizeof(err)) == -1)
-			goto out;
-		c->exp = exp;
-		c->iat = iat;
-	}
+	if (!issued_claims((const char *)pl, plen, c) &&
+	    parsed_claims((const char *)pl, plen, c) == -1)
+		goto out;
 	if (c->exp <= now) {
 		e = GR_JWT_EXPIRED;
 		goto out;
@@ -246,7 +257,6 @@ out:
 	if (e != GR_JWT_OK && e != GR_JWT_EXPIRED)
 		memset(c, 0, sizeof(*c));
 	json_object_put(ho);
-	json_object_put(po);
 	free(hdr);
 	free(pl);
 	free(sig);

@@ -836,6 +836,15 @@ by_path(const void *a, const void *b, void *arg)
 	    g->nodes[*(const size_t *)b].path);
 }
 
+/* One INSERT of the store transaction; 0, or -1 on failure. */
+static int
+insert(struct job *j, const char *sql, int n, const char **p)
+{
+	enum gr_status	 st = gr_db_change(j->db, sql, n, p);
+
+	return st == GR_OK || st == GR_NOTFOUND ? 0 : -1;
+}
+
 /*
  * Store the graph in one transaction.  The evaluation row is locked first:
  * a lost lease stops here, and a DELETE of the evaluation waits until we
@@ -891,6 +900,7 @@ store(struct job *j, struct graph *g, struct gr_buf *attrs,
 		goto out;
 	}
 	PQclear(res);
+	res = NULL;
 	p[0] = array_end(&bi);
 	p[1] = array_end(&d);
 	p[2] = array_end(&n);
@@ -922,8 +932,8 @@ store(struct job *j, struct graph *g, struct gr_buf *attrs,
 			if ((at = graph_find(g, PQgetvalue(res, r, 1))) ==
 			    SIZE_MAX || g->nodes[at].fresh)
 				continue;
-			snprintf(g->nodes[at].id, sizeof(g->nodes[at].id),
-			    "%s", PQgetvalue(res, r, 0));
+			gr_db_copy(res, r, 0, g->nodes[at].id,
+			    sizeof(g->nodes[at].id));
 		}
 		PQclear(res);
 		res = NULL;
@@ -952,27 +962,23 @@ store(struct job *j, struct graph *g, struct gr_buf *attrs,
 		p[0] = array_end(&oi);
 		p[1] = array_end(&on);
 		p[2] = array_end(&op);
-		if ((res = gr_db_exec(j->db, SQL_OUTPUTS, 3, p)) == NULL)
+		if (insert(j, SQL_OUTPUTS, 3, p) == -1)
 			goto out;
-		PQclear(res);
 	}
 	if (es.len > 0) {
 		p[0] = array_end(&es);
 		p[1] = array_end(&ed);
-		if ((res = gr_db_exec(j->db, SQL_EDGES, 2, p)) == NULL)
+		if (insert(j, SQL_EDGES, 2, p) == -1)
 			goto out;
-		PQclear(res);
 	}
 	p[0] = j->id;
 	p[1] = array_end(&ids);
-	if ((res = gr_db_exec(j->db, SQL_MEMBERS, 2, p)) == NULL)
+	if (insert(j, SQL_MEMBERS, 2, p) == -1)
 		goto out;
-	PQclear(res);
 	p[1] = array_end(attrs);
 	p[2] = array_end(&eids);
-	if ((res = gr_db_exec(j->db, SQL_ENTRIES, 3, p)) == NULL)
+	if (insert(j, SQL_ENTRIES, 3, p) == -1)
 		goto out;
-	PQclear(res);
 	p[1] = j->owner;
 	p[2] = j->error.len > 0 ? gr_buf_str(&j->error) : NULL;
 	if ((res = gr_db_exec(j->db, SQL_DONE, 3, p)) == NULL)

@@ -140,6 +140,11 @@ def count_events(stack, eid, kind):
                          " AND kind = :'p2'", eid, kind)[0][0])
 
 
+def uuid_array(ids):
+    """A PostgreSQL array literal of uuids, for :'p1'::uuid[]."""
+    return "{" + ",".join(ids) + "}"
+
+
 def eval_builds(stack, eid):
     """{derivation_path: (build id, name, system)} of the evaluation."""
     rows = stack.sql("SELECT b.derivation_path, b.id, b.name, b.system"
@@ -384,8 +389,7 @@ class Evaluation(WorkerCase):
 
     def link_counts(self, builds):
         """Rows of outputs, edges and members of the given build ids."""
-        ids = "{" + ",".join(builds) + "}"
-        return [int(self.s.sql(q, ids)[0][0]) for q in (
+        return [int(self.s.sql(q, uuid_array(builds))[0][0]) for q in (
             "SELECT count(*) FROM build_output"
             " WHERE build_id = ANY(:'p1'::uuid[])",
             "SELECT count(*) FROM build_dependency"
@@ -415,7 +419,7 @@ class Evaluation(WorkerCase):
         self.assertEqual(self.link_counts(ids), [7, 4, 12])
         self.assertEqual(self.s.sql("SELECT DISTINCT status FROM build"
                                     " WHERE id = ANY(:'p1'::uuid[])",
-                                    "{" + ",".join(ids) + "}"),
+                                    uuid_array(ids)),
                          [["Queued"]])
 
     def test_deletes_take_the_links_with_them(self):
@@ -444,13 +448,12 @@ class Evaluation(WorkerCase):
         # Deleting builds (as a garbage collector would) takes their
         # outputs and edges, in both directions.
         lib_a = self.s.sql("SELECT id FROM build WHERE id = ANY(:'p1'::uuid[])"
-                           " AND name = 'wk-lib-a'", "{" + ",".join(ids)
-                           + "}")[0][0]
+                           " AND name = 'wk-lib-a'", uuid_array(ids))[0][0]
         self.s.sql("DELETE FROM build WHERE id = :'p1'", lib_a)
         self.assertEqual(self.link_counts([lib_a]), [0, 0, 0])
         self.assertEqual(self.link_counts(ids), [6, 2, 0])
         self.s.sql("DELETE FROM build WHERE id = ANY(:'p1'::uuid[])",
-                   "{" + ",".join(ids) + "}")
+                   uuid_array(ids))
         self.assertEqual(self.link_counts(ids), [0, 0, 0])
         # Nothing anywhere points at a row that is gone.
         for q in ("SELECT count(*) FROM build_output o WHERE NOT EXISTS"
@@ -593,7 +596,7 @@ class Leases(WorkerCase):
 
         def settled():
             rows = s.sql("SELECT status FROM evaluation WHERE id = ANY("
-                         ":'p1'::uuid[])", "{" + ",".join(ids) + "}")
+                         ":'p1'::uuid[])", uuid_array(ids))
             bad = [r[0] for r in rows if r[0] in ("Failed", "Aborted")]
             if bad:
                 raise AssertionError("evaluations failed: %r%s%s" % (

@@ -9,6 +9,7 @@
 
 #include <malloc.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,4 +371,25 @@ Test(buf, release_frees_and_can_be_repeated)
 	gr_buf_release(&b);
 	cr_assert_null(b.data);
 	cr_assert_str_eq(gr_buf_str(&b), "");
+}
+
+Test(buf, decimal_digits_without_printf)
+{
+	static const unsigned long long	 v[] = { 0, 7, 10, 200, 413,
+	    1234567890ULL, 18446744073709551615ULL };
+	struct gr_buf			 b = GR_BUF_INIT;
+	char				 out[GR_UTOA_LEN], want[32];
+	size_t				 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(want, sizeof(want), "%llu", v[i]);
+		cr_assert_eq(gr_utoa(v[i], out), strlen(want));
+		cr_assert_str_eq(out, want);
+		gr_buf_reset(&b);
+		cr_assert_eq(gr_buf_adds(&b, "n="), 0);
+		cr_assert_eq(gr_buf_addu(&b, v[i]), 0);
+		cr_assert_eq(b.len, 2 + strlen(want));
+		cr_assert_str_eq(gr_buf_str(&b) + 2, want);
+	}
+	gr_buf_release(&b);
 }
